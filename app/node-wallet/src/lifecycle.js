@@ -1,0 +1,51 @@
+'use strict';
+// Start-up and shutdown shared by the entry points.
+
+const { ConfigError, loadConfig } = require('./config');
+
+function loadConfigOrExit(log) {
+  try {
+    return loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      log.error('invalid configuration', { error: err.message });
+      process.exit(78); // EX_CONFIG: systemd will not hammer restarts on it (RestartPreventExitStatus)
+    }
+    throw err;
+  }
+}
+
+// Calls stop() once on SIGTERM/SIGINT; exits 0 when it resolves, 1 if it
+// throws or takes longer than graceMs.
+function onShutdown(log, stop, graceMs = 20000) {
+  let stopping = false;
+  const handler = (signal) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down', { signal });
+    const timer = setTimeout(() => {
+      log.error('shutdown took too long, exiting', { graceMs });
+      process.exit(1);
+    }, graceMs);
+    timer.unref();
+    Promise.resolve()
+      .then(stop)
+      .then(() => {
+        log.info('stopped');
+        process.exit(0);
+      })
+      .catch((err) => {
+        log.error('error while stopping', { error: String(err && err.stack ? err.stack : err) });
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+}
+
+function fatal(log, err) {
+  log.error('fatal error', { error: String(err && err.stack ? err.stack : err) });
+  process.exit(1);
+}
+
+module.exports = { loadConfigOrExit, onShutdown, fatal };
