@@ -11,9 +11,7 @@ ALLOWED_DOCUMENT_EXTENSIONS = {".pdf", ".png", ".jpg", ".jpeg", ".txt", ".csv", 
 def validate_document(file):
     limit = settings.DOCUMENT_MAX_UPLOAD_BYTES
     if file.size > limit:
-        raise ValidationError(
-            f"File too large: {file.size} bytes, the limit is {limit} bytes.", code="file_too_large"
-        )
+        raise ValidationError(f"File too large: {file.size} bytes, the limit is {limit} bytes.", code="file_too_large")
     extension = PurePath(file.name).suffix.lower()
     if extension not in ALLOWED_DOCUMENT_EXTENSIONS:
         allowed = ", ".join(sorted(ALLOWED_DOCUMENT_EXTENSIONS))

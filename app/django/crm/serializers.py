@@ -14,8 +14,17 @@ class DealSerializer(serializers.ModelSerializer):
     class Meta:
         model = Deal
         fields = [
-            "id", "client", "title", "amount", "currency", "probability", "stage",
-            "summary", "summary_updated_at", "created_at", "updated_at",
+            "id",
+            "client",
+            "title",
+            "amount",
+            "currency",
+            "probability",
+            "stage",
+            "summary",
+            "summary_updated_at",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["id", "summary", "summary_updated_at", "created_at", "updated_at"]
 

@@ -34,8 +34,11 @@ class DealViewSet(viewsets.ModelViewSet):
 
 
 class ClientDocumentViewSet(
-    mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-    mixins.DestroyModelMixin, viewsets.GenericViewSet,
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
 ):
     queryset = ClientDocument.objects.select_related("client")
     serializer_class = ClientDocumentSerializer

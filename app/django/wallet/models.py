@@ -16,9 +16,7 @@ class Payout(models.Model):
 
     FINAL_STATUSES = {Status.PAID, Status.FAILED}
 
-    amount = models.DecimalField(
-        max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
-    )
+    amount = models.DecimalField(max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))])
     currency = models.CharField(max_length=3, default="EUR", validators=[currency_validator])
     destination = models.CharField(max_length=128)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
@@ -43,9 +41,7 @@ class Payout(models.Model):
 
 class Deposit(models.Model):
     tx_id = models.CharField(max_length=128, unique=True)
-    amount = models.DecimalField(
-        max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
-    )
+    amount = models.DecimalField(max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))])
     currency = models.CharField(max_length=3, default="EUR", validators=[currency_validator])
     source = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -15,9 +15,7 @@ from wallet.tasks import process_payout_request
 log = logging.getLogger(__name__)
 
 
-class PayoutViewSet(
-    mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class PayoutViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Create -> pending; a Celery task validates it and queues it in Redis
     for the Node payout worker, which reports the result back."""
 
