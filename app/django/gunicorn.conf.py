@@ -1,0 +1,40 @@
+"""Gunicorn settings, read from the environment. Gunicorn loads this file
+automatically when started from app/django (or pass `-c gunicorn.conf.py`).
+
+Start: gunicorn config.wsgi:application
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")  # or unix:/run/app/gunicorn.sock
+workers = int(os.environ.get("GUNICORN_WORKERS", min(multiprocessing.cpu_count() * 2 + 1, 8)))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
+keepalive = 5
+# Recycle workers now and then: bounds slow memory growth.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "1000"))
+max_requests_jitter = max_requests // 10
+# Only nginx on this host may set X-Forwarded-* headers.
+forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+# Worker heartbeat files in RAM, not on a possibly slow disk (gunicorn's own
+# advice); they hold no data.
+_SHM = "/dev/shm"  # noqa: S108
+worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", _SHM if os.path.isdir(_SHM) else None)
+
+# Logs to stdout/stderr, one line each, no timestamps (journald adds them).
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG", "true").lower() in ("1", "true", "yes", "on") else None
+errorlog = "-"
+access_log_format = '%({x-forwarded-for}i)s %(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+# Merged over gunicorn's defaults; propagate False avoids every line twice.
+logconfig_dict = {
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
+        "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
+    },
+    "formatters": {
+        "generic": {"format": "%(levelname)s %(name)s [%(process)d] %(message)s", "class": "logging.Formatter"},
+    },
+}
