@@ -57,10 +57,17 @@ async function startFakeDjango({ finalPayouts = {} } = {}) {
   return { url, calls, payouts, close: () => new Promise((resolve) => server.close(resolve)) };
 }
 
+function pick(source, keys) {
+  const out = {};
+  for (const key of keys) if (source[key] !== undefined) out[key] = source[key];
+  return out;
+}
+
 // Starts `node services/<name>.js`; collects JSON log lines.
 function startService(name, env) {
   const child = spawn(process.execPath, [path.join(__dirname, '..', 'services', `${name}.js`)], {
-    env: { PATH: process.env.PATH, ...env },
+    // Only what the test gives, plus what the node binary itself may need.
+    env: { PATH: process.env.PATH, ...pick(process.env, ['LD_LIBRARY_PATH', 'NODE_EXTRA_CA_CERTS']), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines = [];
