@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from core import health
 from core.views import (
     HeartbeatView,
+    NodeQuoteView,
     ServiceStrategyDetailView,
     ServiceStrategyListView,
     StrategyViewSet,
@@ -40,6 +41,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/auth/token/", obtain_auth_token, name="api-token"),
     path("api/heartbeat/", HeartbeatView.as_view(), name="heartbeat"),
+    path("api/quote/", NodeQuoteView.as_view(), name="node-quote"),
     path("api/service/", include(service_urls)),
     path("api/", include(router.urls)),
 ]

@@ -1,14 +1,24 @@
+import json
+import logging
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from core.models import Heartbeat, Strategy, TaskProbe
 from core.serializers import HeartbeatSerializer, StrategySerializer, TaskProbeSerializer
 from core.service_auth import ServiceAPIMixin
 from core.tasks import run_probe
+
+log = logging.getLogger(__name__)
 
 
 class IsStaffOrReadOnly(permissions.BasePermission):
@@ -77,3 +87,26 @@ class ServiceStrategyDetailView(ServiceAPIMixin, RetrieveAPIView):
     queryset = Strategy.objects.filter(enabled=True)
     serializer_class = StrategySerializer
     lookup_field = "name"
+
+
+class NodeQuoteView(APIView):
+    """GET /api/quote/?amount=..: Django asking node-api (NODE_API_URL) for
+    a quote, so users need only one API and the token stays in Django."""
+
+    def get(self, request):
+        amount = request.query_params.get("amount", "")
+        currency = request.query_params.get("currency", "EUR")
+        query = urllib.parse.urlencode({"amount": amount, "currency": currency})
+        url = f"{settings.NODE_API_URL.rstrip('/')}/quote?{query}"
+        if not url.startswith(("http://", "https://")):
+            return Response({"detail": "NODE_API_URL is not an http(s) URL."}, status=status.HTTP_502_BAD_GATEWAY)
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - scheme checked above
+                return Response(json.loads(response.read()), status=response.status)
+        except urllib.error.HTTPError as exc:
+            if exc.code == 400:
+                return Response(json.loads(exc.read() or b"{}"), status=status.HTTP_400_BAD_REQUEST)
+            log.warning("node-api quote failed: HTTP %s", exc.code)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            log.warning("node-api quote failed: %s", exc)
+        return Response({"detail": "node-api unavailable"}, status=status.HTTP_502_BAD_GATEWAY)

@@ -88,7 +88,7 @@ def stack(django_db_setup, tmp_path_factory):
     assert node, "node is not installed"
     tmp = tmp_path_factory.mktemp("e2e")
     token = secrets.token_hex(20)
-    django_port, node_port = free_port(), free_port()
+    django_port, node_port, flower_port = free_port(), free_port(), free_port()
     django_url = f"http://127.0.0.1:{django_port}"
     worker_id = f"e2e-{os.getpid()}"
     # The production settings module, as deployed.
@@ -98,6 +98,7 @@ def stack(django_db_setup, tmp_path_factory):
         DJANGO_STATIC_ROOT=tmp / "static",
         DJANGO_MEDIA_ROOT=tmp / "media",
         CELERY_HEARTBEAT_SECONDS="1",
+        NODE_API_URL=f"http://127.0.0.1:{node_port}",
         GUNICORN_BIND=f"127.0.0.1:{django_port}",
         GUNICORN_WORKERS="2",
     )
@@ -130,6 +131,11 @@ def stack(django_db_setup, tmp_path_factory):
             DJANGO_DIR,
             django_env,
         ),
+        "flower": (
+            [celery, "-A", "config", "flower", "--address=127.0.0.1", f"--port={flower_port}", "--url_prefix=flower"],
+            DJANGO_DIR,
+            django_env,
+        ),
         "node-api": ([node, "services/node-api.js"], NODE_DIR, node_env),
         "node-payout-worker": ([node, "services/node-payout-worker.js"], NODE_DIR, node_env),
         "node-deposit-monitor": ([node, "services/node-deposit-monitor.js"], NODE_DIR, node_env),
@@ -139,6 +145,7 @@ def stack(django_db_setup, tmp_path_factory):
         for name, (argv, cwd, env) in specs.items():
             processes[name] = Process(name, argv, cwd=cwd, env=env, log_dir=tmp)
         result = Stack(django_url, f"http://127.0.0.1:{node_port}", token, processes)
+        result.flower_url = f"http://127.0.0.1:{flower_port}/flower"
         result.wait(lambda: http("GET", django_url + "/healthz")[0] == 200, what="gunicorn")
         result.wait(lambda: http("GET", result.node_url + "/healthz")[0] == 200, what="node-api")
         yield result
@@ -214,6 +221,17 @@ def test_node_api_answers_health_strategies_and_quotes(stack):
     assert (status, quote["fee"], quote["spread"], quote["net"]) == (200, "0.50", "0.25", "99.25")
 
 
+def test_django_gets_quotes_from_node_api(stack):
+    status, quote, _ = stack.api("GET", "/api/quote/?amount=100.00&currency=EUR")
+    assert (status, quote["net"]) == (200, "99.25")
+    assert stack.api("GET", "/api/quote/?amount=abc")[0] == 400
+
+
+def test_flower_answers_under_its_prefix(stack):
+    status = stack.wait(lambda: http("GET", stack.flower_url + "/healthcheck")[0], what="flower")
+    assert status == 200
+
+
 def test_beat_heartbeat_advances(stack):
     def count():
         beats = http("GET", stack.django_url + "/api/heartbeat/", headers=HTTPS)[1] or []
@@ -234,7 +252,8 @@ def test_task_enqueued_over_http_is_run_by_the_worker(stack):
 
 def test_services_stop_cleanly_on_sigterm(stack):
     # Last in this module: stops the stack.
-    for name in ("node-api", "node-payout-worker", "node-deposit-monitor", "celery-beat", "celery-worker", "gunicorn"):
+    node = ("node-api", "node-payout-worker", "node-deposit-monitor")
+    for name in (*node, "flower", "celery-beat", "celery-worker", "gunicorn"):
         process = stack.processes[name]
         assert process.alive(), f"{name} died early:\n{process.output()[-3000:]}"
         code = process.stop(signal.SIGTERM, timeout=40)
