@@ -128,8 +128,9 @@ FILE_UPLOAD_PERMISSIONS = 0o640
 # --- Email ------------------------------------------------------------------
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
-EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+# Django's names; EMAIL_USER / EMAIL_PASSWORD accepted as short aliases.
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", env_str("EMAIL_USER", ""))
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", env_str("EMAIL_PASSWORD", ""))
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "webmaster@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
