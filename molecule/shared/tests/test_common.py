@@ -57,8 +57,8 @@ def test_pip_trusts_the_system_ca_store(host):
     # A fresh venv's pip reaches PyPI over HTTPS: behind a TLS-intercepting
     # proxy this only works when the proxy's CA is trusted through pip.conf.
     result = host.run(
-        "rm -rf /tmp/catest && python3 -m venv /tmp/catest && "
-        "/tmp/catest/bin/pip download --no-deps --quiet -d /tmp/catest/dl six"
+        "rm -rf /root/catest && python3 -m venv /root/catest && "
+        "/root/catest/bin/pip download --no-deps --quiet -d /root/catest/dl six"
     )
     assert result.rc == 0, result.stderr
     assert host.file("/etc/pip.conf").contains("^cert = /etc/ssl/certs/ca-certificates.crt")

@@ -1,0 +1,182 @@
+"""Bad input fails in preflight, with a message naming what to fix, before any
+host is changed.
+
+Each case writes an inventory (a valid all-in-one estate plus one mistake),
+runs the real site.yml against a sentinel container and checks three things a
+user would see: the run fails, the message names the variable, and the host's
+filesystem (`docker diff`) is exactly as it was.
+"""
+
+import copy
+import os
+import secrets
+import subprocess
+import uuid
+
+import pytest
+import yaml
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+IMAGE = os.environ.get("PREFLIGHT_IMAGE", "localhost/debian-systemd:trixie")
+GROUPS = ["web", "app", "worker", "scheduler", "node", "db", "redis"]
+
+
+def valid_secrets():
+    return {
+        "vault_app_django_secret_key": secrets.token_urlsafe(64),
+        "vault_app_db_password": secrets.token_urlsafe(24),
+        "vault_app_redis_password": secrets.token_urlsafe(24),
+        "vault_app_node_service_token": secrets.token_urlsafe(32),
+    }
+
+
+VALID_VARS = {"app_server_names": ["app.example.test"]}
+
+
+@pytest.fixture(scope="module")
+def sentinel():
+    """A container the estate points at; it must never be touched."""
+    name = f"ddeploy-preflight-{uuid.uuid4().hex[:8]}"
+    subprocess.run(
+        ["docker", "run", "-d", "--name", name, IMAGE, "sleep", "infinity"],
+        check=True, capture_output=True,
+    )
+    try:
+        yield name
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+
+
+def docker_diff(name):
+    return subprocess.run(
+        ["docker", "diff", name], check=True, capture_output=True, text=True
+    ).stdout
+
+
+def write_inventory(path, sentinel, group_hosts=None, extra_vars=None, drop_vars=(), vault=None):
+    hosts = {h: {"ansible_connection": "community.docker.docker", "ansible_host": sentinel}
+             for h in ("aio", "second")}
+    group_hosts = group_hosts or {g: ["aio"] for g in GROUPS}
+    inventory = {
+        "estate": {
+            "hosts": {"aio": hosts["aio"], "second": hosts["second"]},
+            "children": {g: {"hosts": {h: None for h in group_hosts.get(g, [])}} for g in GROUPS},
+        }
+    }
+    # `second` belongs to no service group unless a case puts it there.
+    variables = copy.deepcopy(VALID_VARS)
+    variables.update(extra_vars or {})
+    vault_vars = valid_secrets() if vault is None else vault
+    for key in drop_vars:
+        variables.pop(key, None)
+        vault_vars.pop(key, None)
+    gv = path / "group_vars" / "estate"
+    gv.mkdir(parents=True)
+    (path / "hosts.yml").write_text(yaml.safe_dump(inventory))
+    (gv / "vars.yml").write_text(yaml.safe_dump(variables))
+    (gv / "vault.yml").write_text(yaml.safe_dump(vault_vars))
+    return path
+
+
+def run_playbook(inventory, playbook="site.yml"):
+    return subprocess.run(
+        ["ansible-playbook", "-i", str(inventory), playbook],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
+    )
+
+
+def assert_rejected(tmp_path, sentinel, expected, **inventory_args):
+    inventory = write_inventory(tmp_path, sentinel, **inventory_args)
+    before = docker_diff(sentinel)
+    result = run_playbook(inventory)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert expected in " ".join(output.split()), output
+    # Nothing ran past the preflight: no change reported, nothing written.
+    assert "changed=1" not in output and "PLAY [Base system" not in output, output
+    assert docker_diff(sentinel) == before
+
+
+def test_valid_inventory_passes_preflight(tmp_path, sentinel):
+    # The control case: without it every rejection below could be vacuous.
+    inventory = write_inventory(tmp_path, sentinel)
+    result = run_playbook(inventory, "playbooks/preflight.yml")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_missing_secret_is_rejected(tmp_path, sentinel):
+    assert_rejected(
+        tmp_path, sentinel, "vault_app_db_password is not set",
+        drop_vars=["vault_app_db_password"],
+    )
+
+
+def test_placeholder_secret_is_rejected(tmp_path, sentinel):
+    vault = valid_secrets() | {"vault_app_redis_password": "CHANGE_ME"}
+    assert_rejected(
+        tmp_path, sentinel, "vault_app_redis_password is not set (or still a placeholder)",
+        vault=vault,
+    )
+
+
+def test_short_secret_key_is_rejected(tmp_path, sentinel):
+    vault = valid_secrets() | {"vault_app_django_secret_key": secrets.token_urlsafe(20)}
+    assert_rejected(tmp_path, sentinel, "vault_app_django_secret_key is too short", vault=vault)
+
+
+def test_django_insecure_secret_key_is_rejected(tmp_path, sentinel):
+    vault = valid_secrets() | {
+        "vault_app_django_secret_key": "django-insecure-" + secrets.token_urlsafe(48)
+    }
+    assert_rejected(tmp_path, sentinel, "vault_app_django_secret_key looks insecure", vault=vault)
+
+
+def test_low_entropy_secret_key_is_rejected(tmp_path, sentinel):
+    vault = valid_secrets() | {"vault_app_django_secret_key": "abab" * 20}
+    assert_rejected(tmp_path, sentinel, "vault_app_django_secret_key looks insecure", vault=vault)
+
+
+def test_empty_allowed_hosts_is_rejected(tmp_path, sentinel):
+    assert_rejected(
+        tmp_path, sentinel, "app_server_names is empty",
+        extra_vars={"app_server_names": []},
+    )
+
+
+def test_two_scheduler_hosts_are_rejected(tmp_path, sentinel):
+    group_hosts = {g: ["aio"] for g in GROUPS} | {"scheduler": ["aio", "second"]}
+    assert_rejected(
+        tmp_path, sentinel, "'scheduler' must have exactly 1 host, it has 2",
+        group_hosts=group_hosts,
+    )
+
+
+def test_no_scheduler_host_is_rejected(tmp_path, sentinel):
+    group_hosts = {g: ["aio"] for g in GROUPS} | {"scheduler": []}
+    assert_rejected(
+        tmp_path, sentinel, "'scheduler' must have exactly 1 host, it has 0",
+        group_hosts=group_hosts,
+    )
+
+
+def test_app_without_database_is_rejected(tmp_path, sentinel):
+    group_hosts = {g: ["aio"] for g in GROUPS} | {"db": []}
+    assert_rejected(
+        tmp_path, sentinel, "Inventory group 'app' has hosts but db has none",
+        group_hosts=group_hosts,
+    )
+
+
+def test_wrong_type_is_rejected_by_the_argument_spec(tmp_path, sentinel):
+    assert_rejected(
+        tmp_path, sentinel, "common_journald_compress",
+        extra_vars={"common_journald_compress": "sometimes"},
+    )
+
+
+def test_user_without_name_is_rejected_by_the_argument_spec(tmp_path, sentinel):
+    assert_rejected(
+        tmp_path, sentinel, "missing required arguments: name",
+        extra_vars={"common_users": [{"home": "/srv/nobody"}]},
+    )
