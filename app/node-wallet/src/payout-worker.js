@@ -30,10 +30,23 @@ class PayoutWorker {
   async run() {
     await this.recover();
     this.log.info('waiting for payouts', { queue: this.config.queueKey, processing: this.config.processingKey });
+    let failures = 0;
     while (!this.stopping) {
-      const raw = await this.blocking.blMove(
-        this.config.queueKey, this.config.processingKey, 'RIGHT', 'LEFT', this.config.payoutPollSeconds,
-      );
+      let raw;
+      try {
+        raw = await this.blocking.blMove(
+          this.config.queueKey, this.config.processingKey, 'RIGHT', 'LEFT', this.config.payoutPollSeconds,
+        );
+        failures = 0;
+      } catch (err) {
+        // Redis restarting: the client reconnects by itself; give up (exit,
+        // let systemd restart us) only if it stays down.
+        failures += 1;
+        if (failures > 30) throw err;
+        this.log.warn('redis unavailable, retrying', { error: err.message, failures });
+        await sleep(this.config.retryDelayMs);
+        continue;
+      }
       if (!raw) continue;
       const done = await this.handle(raw);
       if (done) {
