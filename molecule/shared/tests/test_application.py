@@ -1,0 +1,201 @@
+"""The application tier, observed from outside its processes: HTTP answers,
+queued work gets done, crashed services come back, units stay hardened."""
+
+import json
+import re
+import time
+
+import pytest
+
+APP = "wallet"
+GUNICORN = "http://127.0.0.1:8000"
+NODE_API = "http://127.0.0.1:3001"
+PYTHON_UNITS = [f"{APP}-gunicorn", f"{APP}-celery-worker", f"{APP}-celery-beat", f"{APP}-flower"]
+NODE_UNITS = [f"{APP}-node-api", f"{APP}-node-payout-worker", f"{APP}-node-deposit-monitor"]
+UNITS = PYTHON_UNITS + NODE_UNITS
+
+
+def wait_for(predicate, timeout=60, interval=2):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    return last
+
+
+def http(host, method, url, token=None, data=None):
+    """curl inside the host; returns (status, parsed JSON or text)."""
+    cmd = ["curl", "-s", "-o", "/dev/stdout", "-w", r"\n%{http_code}", "-X", method,
+           # Nginx terminates TLS in production; straight to Gunicorn we say so.
+           "-H", "X-Forwarded-Proto: https", "-H", "Accept: application/json"]
+    if token:
+        cmd += ["-H", f"Authorization: Token {token}"]
+    if data is not None:
+        cmd += ["-H", "Content-Type: application/json", "--data", json.dumps(data)]
+    cmd.append(url)
+    out = host.run(" ".join(f"'{c}'" for c in cmd)).stdout
+    body, _, status = out.rpartition("\n")
+    try:
+        return int(status), json.loads(body)
+    except ValueError:
+        return int(status or 0), body
+
+
+@pytest.fixture(scope="module")
+def token(host):
+    result = host.run(f"/usr/local/bin/{APP}-manage create_api_token molecule-smoke </dev/null")
+    assert result.rc == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_unit_is_enabled_and_running(host, unit):
+    service = host.service(unit)
+    assert service.is_enabled
+    assert service.is_running
+
+
+def test_gunicorn_socket_is_enabled_and_listening(host):
+    assert host.service(f"{APP}-gunicorn.socket").is_enabled
+    assert host.socket("tcp://127.0.0.1:8000").is_listening
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_probes_answer_through_gunicorn(host, path):
+    status, body = http(host, "GET", GUNICORN + path)
+    assert status == 200, body
+    assert body["status"] == "ok"
+
+
+def test_version_names_the_current_release(host):
+    current = host.file(f"/srv/{APP}/current").linked_to
+    status, body = http(host, "GET", GUNICORN + "/version")
+    assert status == 200
+    assert current.endswith("/" + body["release"])
+
+
+def test_task_sent_through_the_api_is_executed_by_the_worker(host, token):
+    status, probe = http(host, "POST", GUNICORN + "/api/tasks/probe/", token, {"sleep": 0})
+    assert status == 202, probe
+    done = wait_for(lambda: http(host, "GET", f"{GUNICORN}/api/tasks/probe/{probe['id']}/", token)[1]
+                    .get("status") == "completed", timeout=60)
+    assert done, "the Celery worker never completed the probe task"
+
+
+def test_beat_heartbeat_advances(host):
+    def count():
+        status, beats = http(host, "GET", GUNICORN + "/api/heartbeat/")
+        assert status == 200, beats
+        return {b["name"]: b["count"] for b in beats}.get("celery-beat", 0)
+
+    first = count()
+    assert wait_for(lambda: count() > first, timeout=45), "beat heartbeat did not advance"
+
+
+def test_node_api_answers(host):
+    status, body = http(host, "GET", NODE_API + "/healthz")
+    assert status == 200, body
+    status, strategies = http(host, "GET", NODE_API + "/strategies")
+    assert status == 200, strategies
+
+
+def test_payout_is_processed_by_the_node_payout_worker(host, token):
+    status, payout = http(host, "POST", GUNICORN + "/api/payouts/", token,
+                          {"amount": "12.50", "currency": "EUR", "destination": "IBAN-MOLECULE-1"})
+    assert status == 202, payout
+    final = wait_for(lambda: http(host, "GET", f"{GUNICORN}/api/payouts/{payout['id']}/", token)[1]
+                     .get("status") in ("paid", "failed") and
+                     http(host, "GET", f"{GUNICORN}/api/payouts/{payout['id']}/", token)[1], timeout=60)
+    assert final and final["status"] == "paid", final
+
+
+def test_deposit_from_the_monitor_appears_in_django(host, token):
+    def deposits():
+        status, body = http(host, "GET", GUNICORN + "/api/deposits/", token)
+        assert status == 200, body
+        return body.get("count", 0) if isinstance(body, dict) else len(body)
+
+    assert wait_for(lambda: deposits() > 0, timeout=60), "no deposit reached Django"
+
+
+def main_pid(host, unit):
+    return int(host.run(f"systemctl show -p MainPID --value {unit}").stdout.strip() or 0)
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_killed_service_is_restarted_and_serves_again(host, unit):
+    before = main_pid(host, unit)
+    assert before > 0
+    host.run(f"kill -9 {before}")
+    after = wait_for(lambda: (lambda p: p if p not in (0, before) and host.service(unit).is_running else 0)(
+        main_pid(host, unit)), timeout=60, interval=1)
+    assert after, f"{unit} was not restarted after SIGKILL"
+    if unit.endswith("gunicorn"):
+        assert wait_for(lambda: http(host, "GET", GUNICORN + "/readyz")[0] == 200, timeout=60)
+    if unit.endswith("node-api"):
+        assert wait_for(lambda: http(host, "GET", NODE_API + "/healthz")[0] == 200, timeout=30)
+
+
+def exposure(host, unit):
+    out = host.run(f"systemd-analyze security --no-pager {unit}.service").stdout
+    match = re.search(r"Overall exposure level for \S+: ([0-9.]+)", out)
+    assert match, out
+    return float(match.group(1))
+
+
+@pytest.mark.parametrize("unit", PYTHON_UNITS)
+def test_python_unit_exposure_is_at_most_1_0(host, unit):
+    assert exposure(host, unit) <= 1.0
+
+
+@pytest.mark.parametrize("unit", NODE_UNITS)
+def test_node_unit_exposure_is_at_most_1_5(host, unit):
+    assert exposure(host, unit) <= 1.5
+
+
+PINNED = {
+    "NoNewPrivileges": "yes",
+    "ProtectSystem": "strict",
+    "ProtectHome": "yes",
+    "PrivateTmp": "yes",
+    "PrivateDevices": "yes",
+    "PrivateUsers": "yes",
+    "ProtectKernelTunables": "yes",
+    "ProtectKernelModules": "yes",
+    "ProtectControlGroups": "yes",
+    "RestrictNamespaces": "yes",
+    "RestrictSUIDSGID": "yes",
+    "LockPersonality": "yes",
+    "CapabilityBoundingSet": "",
+    "RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6",
+    "Restart": "on-failure",
+}
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_unit_keeps_the_hardening_it_relies_on(host, unit):
+    props = dict(
+        line.split("=", 1)
+        for line in host.run(f"systemctl show {unit} -p {','.join(PINNED)} -p MemoryDenyWriteExecute "
+                             "-p MemoryMax -p TasksMax -p SystemCallFilter").stdout.splitlines()
+        if "=" in line
+    )
+    for key, want in PINNED.items():
+        assert props.get(key) == want, f"{unit}: {key}={props.get(key)!r}, want {want!r}"
+    # Node's JIT needs writable+executable memory; Python must not get it.
+    assert props["MemoryDenyWriteExecute"] == ("no" if unit in NODE_UNITS else "yes")
+    assert props["MemoryMax"] != "infinity"
+    assert props["TasksMax"] != "infinity"
+    assert props["SystemCallFilter"], "no system call filter"
+
+
+def test_environment_file_is_root_owned_and_private(host):
+    env = host.file(f"/etc/{APP}/django.env")
+    assert env.user == "root"
+    assert env.group == APP
+    assert env.mode == 0o640
+    # Node services can't read Django's secrets: they're not in its group.
+    assert host.run(f"runuser -u {APP}-node-api -- cat /etc/{APP}/django.env").rc != 0

@@ -1,0 +1,101 @@
+"""Releases from the operator's side: deploy a second release, survive a broken
+one, roll back, deploy from git. Runs the real operator playbooks against the
+Molecule host (last in the verify run: it changes the current release)."""
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+APP = "wallet"
+REPO = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.path.abspath(os.path.join(os.path.dirname(__file__), "../../..")))
+INVENTORY = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "inventory")
+
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY"), reason="needs a Molecule run"
+)
+
+
+def playbook(name, *extra):
+    result = subprocess.run(
+        ["ansible-playbook", "-i", INVENTORY, f"playbooks/{name}", *extra],
+        cwd=REPO, capture_output=True, text=True, timeout=900,
+        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+def served_release(host):
+    out = host.run("curl -s http://127.0.0.1:8000/version").stdout
+    return json.loads(out)["release"]
+
+
+def current_release(host):
+    return os.path.basename(host.file(f"/srv/{APP}/current").linked_to)
+
+
+def app_copy(tmp_path, version):
+    dest = tmp_path / "app"
+    shutil.copytree(os.path.join(REPO, "app"), dest,
+                    ignore=shutil.ignore_patterns("node_modules", ".venv", "__pycache__", "var"))
+    (dest / "VERSION").write_text(version + "\n")
+    return dest
+
+
+@pytest.fixture(scope="module")
+def first_release(host):
+    return current_release(host)
+
+
+def test_second_release_switches_current_and_keeps_the_first(host, first_release, tmp_path):
+    source = app_copy(tmp_path, "2.0.0")
+    rc, out = playbook("deploy.yml", "-e", f"application_source_path={source}")
+    assert rc == 0, out[-3000:]
+    second = current_release(host)
+    assert second.startswith("2.0.0-") and second != first_release
+    assert served_release(host) == second
+    assert host.file(f"/srv/{APP}/releases/{first_release}/.release-complete").exists
+    assert host.file(f"/srv/{APP}/previous").linked_to.endswith(first_release)
+
+
+def test_failed_build_leaves_the_running_release_serving(host, tmp_path):
+    serving = served_release(host)
+    source = app_copy(tmp_path, "3.0.0-broken")
+    with open(source / "requirements.txt", "a", encoding="utf-8") as handle:
+        # A dependency whose hash can't match: pip refuses, the build fails.
+        handle.write("six==1.16.0 --hash=sha256:" + "0" * 64 + "\n")
+    rc, out = playbook("deploy.yml", "-e", f"application_source_path={source}")
+    assert rc != 0
+    assert "still points to the previous release" in " ".join(out.split())
+    assert served_release(host) == serving
+    assert current_release(host) == serving
+    assert not any(name.startswith("3.0.0-broken") for name in host.file(f"/srv/{APP}/releases").listdir())
+
+
+def test_rollback_restores_the_previous_code(host, first_release):
+    rc, out = playbook("rollback.yml")
+    assert rc == 0, out[-3000:]
+    assert current_release(host) == first_release
+    assert served_release(host) == first_release
+
+
+def test_release_from_git(host):
+    # A repository on the host itself (no network): the git source path.
+    prep = host.run(
+        f"set -e; rm -rf /srv/{APP}/src-test; "
+        f"runuser -u {APP} -- sh -ec 'mkdir /srv/{APP}/src-test; cd /srv/{APP}/src-test; "
+        f"cp -a /srv/{APP}/current/. .; rm -rf venv static node-wallet/node_modules RELEASE .release-complete; "
+        "git init -q -b main; git add -A; "
+        "git -c user.email=t@t -c user.name=t commit -qm release'"
+    )
+    assert prep.rc == 0, prep.stderr
+    sha = host.run(f"git -C /srv/{APP}/src-test rev-parse HEAD").stdout.strip()
+    rc, out = playbook(
+        "deploy.yml", "-e", "application_source=git",
+        "-e", f"application_source_git_repo=file:///srv/{APP}/src-test",
+        "-e", "application_source_git_version=main",
+    )
+    assert rc == 0, out[-3000:]
+    assert served_release(host) == f"main-{sha[:12]}"
