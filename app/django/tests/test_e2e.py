@@ -165,6 +165,9 @@ def _reference_data(stack):
 
 def test_probes_answer_over_plain_http_while_the_api_redirects_to_https(stack):
     assert http("GET", stack.django_url + "/healthz")[:2] == (200, {"status": "ok"})
+    # Probes do not depend on DJANGO_ALLOWED_HOSTS (e.g. a check by IP).
+    assert http("GET", stack.django_url + "/healthz", headers={"Host": "10.9.8.7:8000"})[0] == 200
+    assert http("GET", stack.django_url + "/api/heartbeat/", headers={**HTTPS, "Host": "10.9.8.7"})[0] == 400
     status, body, _ = http("GET", stack.django_url + "/readyz")
     assert (status, body["checks"]) == (200, {"database": "ok", "redis": "ok"})
     assert http("GET", stack.django_url + "/version")[:2] == (200, {"release": settings.APP_RELEASE})

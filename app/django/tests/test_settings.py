@@ -56,3 +56,30 @@ def test_release_prefers_release_file_then_version_then_dev(tmp_path):
     assert read_release(str(custom), tmp_path) == "custom-7"
     assert read_release(str(tmp_path / "missing"), tmp_path) == "1.2.3"
     assert read_release(None, tmp_path / "empty") == "dev"
+
+
+def test_prod_forces_debug_off_even_if_the_environment_says_on():
+    env = subprocess_env(
+        DJANGO_SETTINGS_MODULE="config.settings.prod", DJANGO_ALLOWED_HOSTS="app.example.test", DJANGO_DEBUG="true"
+    )
+    code = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=DJANGO_DIR, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.strip() == "False", result.stderr
+
+
+def test_log_records_are_single_lines_even_with_tracebacks():
+    import logging
+
+    from config.logging import OneLineFormatter
+
+    formatter = OneLineFormatter("%(levelname)s %(name)s %(message)s")
+    try:
+        raise ValueError("boom\nsecond line")
+    except ValueError:
+        record = logging.getLogger("x").makeRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    line = formatter.format(record)
+    assert "\n" not in line
+    assert line.startswith("ERROR x failed | Traceback")
+    assert "ValueError: boom | second line" in line

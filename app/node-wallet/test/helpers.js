@@ -22,7 +22,7 @@ function readBody(req) {
 }
 
 // Records every service call; answers like Django's service API.
-async function startFakeDjango({ finalPayouts = {} } = {}) {
+async function startFakeDjango({ finalPayouts = {}, strategies = STRATEGIES } = {}) {
   const calls = [];
   const payouts = { ...finalPayouts };
   const deposits = new Set();
@@ -34,7 +34,7 @@ async function startFakeDjango({ finalPayouts = {} } = {}) {
       res.end(JSON.stringify(data));
     };
     if (req.headers['x-service-token'] !== TOKEN) return send(403, { detail: 'bad token' });
-    if (req.method === 'GET' && req.url === '/api/service/strategies/') return send(200, STRATEGIES);
+    if (req.method === 'GET' && req.url === '/api/service/strategies/') return send(200, strategies);
     const payoutMatch = /^\/api\/service\/payouts\/(\d+)\/result\/$/.exec(req.url);
     if (req.method === 'POST' && payoutMatch) {
       const id = payoutMatch[1];

@@ -61,3 +61,30 @@ test('payout worker processes queued payouts, skips final ones, recovers its pro
     assert.equal(code, 0);
   }
 });
+
+test('payout worker finishes the payout in progress on SIGTERM, then exits 0', { skip: !REDIS_URL && 'TEST_REDIS_URL not set' }, async () => {
+  const queueKey = `test:${process.pid}:${Date.now()}:slow`;
+  const processingKey = `${queueKey}:processing:w2`;
+  const redis = createClient({ url: REDIS_URL });
+  await redis.connect();
+  const strategies = [{ name: 'payout', enabled: true, config: { fee_percent: '1', processing_delay_ms: 1500 } }];
+  const django = await startFakeDjango({ strategies });
+  await redis.lPush(queueKey, JSON.stringify({ id: 9, amount: '10.00', currency: 'EUR', destination: 'DE09' }));
+  const worker = startService('node-payout-worker', {
+    DJANGO_API_URL: django.url, NODE_SERVICE_TOKEN: TOKEN, REDIS_URL, WORKER_ID: 'w2',
+    PAYOUT_QUEUE_KEY: queueKey, PAYOUT_POLL_SECONDS: '1',
+  });
+  try {
+    await waitFor(() => django.payouts['9'] === 'processing', { what: 'payout 9 processing' });
+    const { code } = await stopService(worker); // SIGTERM mid-payout
+    assert.equal(code, 0);
+    assert.equal(django.payouts['9'], 'paid', 'the current payout was finished before exiting');
+    assert.equal(await redis.lLen(processingKey), 0);
+    assert.ok(worker.lines.some((l) => l.msg === 'stopped'));
+  } finally {
+    if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
+    await redis.del([queueKey, processingKey]);
+    await redis.quit();
+    await django.close();
+  }
+});
