@@ -1,0 +1,92 @@
+"""The edge tier (nginx, self-signed TLS) on the all-in-one host, from inside it.
+
+Requests go to 127.0.0.1 with the site's name (app_server_names: localhost).
+The tests named *_app_* need the application tier behind nginx; they reach
+the app through `wallet-manage` (manage.py as the app user, from the app tier).
+"""
+
+import json
+import shlex
+import uuid
+
+SITE = "localhost"
+URL = f"https://{SITE}"
+
+
+def curl(host, url, *args):
+    """(status, headers, body) of a request made inside the host."""
+    cmd = (
+        "curl -sS -k -o /tmp/web-body -D /tmp/web-headers -w '%{http_code}' --max-time 60 "
+        f"--resolve {SITE}:443:127.0.0.1 --resolve {SITE}:80:127.0.0.1 "
+        + " ".join(shlex.quote(a) for a in args)
+        + " "
+        + shlex.quote(url)
+    )
+    result = host.run(cmd)
+    assert result.rc == 0, result.stderr
+    return (
+        result.stdout.strip(),
+        host.run("cat /tmp/web-headers").stdout,
+        host.run("cat /tmp/web-body").stdout,
+    )
+
+
+def header(headers, name):
+    return [
+        line.split(":", 1)[1].strip()
+        for line in headers.splitlines()
+        if line.lower().startswith(name.lower() + ":")
+    ]
+
+
+def test_web_http_redirects_to_https(host):
+    status, headers, _ = curl(host, f"http://{SITE}/admin/")
+    assert status == "301"
+    assert header(headers, "Location") == [f"https://{SITE}/admin/"]
+
+
+def test_web_https_answers_with_hsts(host):
+    _, headers, _ = curl(host, f"{URL}/")
+    hsts = header(headers, "Strict-Transport-Security")
+    assert len(hsts) == 1, headers
+    assert int(hsts[0].split("max-age=")[1].split(";")[0]) >= 63072000
+    assert header(headers, "X-Content-Type-Options") == ["nosniff"]
+
+
+def test_web_certificate_is_self_signed_for_the_server_names(host):
+    sans = host.run(
+        f"openssl s_client -connect 127.0.0.1:443 -servername {SITE} </dev/null 2>/dev/null"
+        " | openssl x509 -noout -ext subjectAltName"
+    ).stdout
+    assert "DNS:localhost" in sans and "IP Address:127.0.0.1" in sans, sans
+
+
+def test_web_admin_from_outside_the_allowlist_gets_403(host):
+    # 127.0.0.2: a loopback address that is not on the allowlist.
+    status, _, _ = curl(host, f"{URL}/admin/login/", "--interface", "127.0.0.2")
+    assert status == "403"
+
+
+def test_web_app_admin_login_page_from_inside_the_allowlist(host):
+    status, _, body = curl(host, f"{URL}/admin/login/")
+    assert status == "200", body[:500]
+    assert 'name="username"' in body and 'name="password"' in body
+
+
+def test_web_app_accepts_a_20_mib_document_upload(host):
+    token = host.run("/usr/local/bin/wallet-manage create_api_token edge-upload-test")
+    assert token.rc == 0, token.stderr
+    auth = f"Authorization: Token {token.stdout.strip().splitlines()[-1]}"
+    status, _, body = curl(
+        host, f"{URL}/api/clients/", "-H", auth, "-H", "Content-Type: application/json",
+        "--data", '{"name": "Upload test %s"}' % uuid.uuid4().hex[:8],
+    )
+    assert status == "201", body
+    client_id = json.loads(body)["id"]
+    host.run("head -c 20971520 /dev/zero | tr '\\0' 'a' > /tmp/web-20m.txt")  # 20 MiB, the app's limit
+    status, _, body = curl(
+        host, f"{URL}/api/documents/", "-H", auth,
+        "-F", f"client={client_id}", "-F", "title=twenty mebibytes", "-F", "file=@/tmp/web-20m.txt",
+    )
+    assert status == "201", body[:500]
+    assert json.loads(body)["size"] == 20971520
