@@ -123,7 +123,10 @@ STORAGES = {
 DOCUMENT_MAX_UPLOAD_BYTES = env_int("DOCUMENT_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
 # Bigger uploads are streamed to a temp file instead of held in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
-FILE_UPLOAD_PERMISSIONS = 0o640
+# Nginx (another user) serves /media/ from disk, as the original stack did:
+# the deployment sets these to 644/755; keep 640 where nothing else reads.
+FILE_UPLOAD_PERMISSIONS = int(env_str("DJANGO_FILE_UPLOAD_PERMISSIONS", "640"), 8)
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = int(env_str("DJANGO_FILE_UPLOAD_DIRECTORY_PERMISSIONS", "750"), 8)
 
 # --- Email ------------------------------------------------------------------
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
