@@ -46,13 +46,14 @@ def test_https_sends_hsts_and_security_headers(edge):
 @pytest.mark.parametrize("scheme", ["http", "https"])
 def test_unknown_host_gets_no_response(edge, scheme):
     # Right SNI (https), unknown Host header: the connection is closed
-    # without an answer (nginx's 444); curl reports an empty reply (52).
+    # without an answer (nginx's 444). curl: empty reply (52) or, over TLS,
+    # the connection dropped while receiving (56).
     code, _, _, rc = edge.curl(f"{scheme}://{SITE}/", "--http1.1", "-H", "Host: unknown.example", check=False)
-    assert (code, rc) == ("000", 52)
+    assert code == "000" and rc in (52, 56), (code, rc)
     if scheme == "https":
         # Over HTTP/2 the stream is reset without a response (92).
         code, _, _, rc = edge.curl(f"{URL}/", "--http2", "-H", "Host: unknown.example", check=False)
-        assert (code, rc) == ("000", 92)
+        assert code == "000" and rc in (56, 92), (code, rc)
 
 
 def test_unknown_server_name_gets_no_tls_handshake(host):
