@@ -99,3 +99,19 @@ def test_release_from_git(host):
     )
     assert rc == 0, out[-3000:]
     assert served_release(host) == f"main-{sha[:12]}"
+
+
+def test_manage_playbook_creates_an_admin_non_interactively(host):
+    rc, out = playbook(
+        "manage.yml",
+        "-e", 'manage_command="createsuperuser --noinput --username molecule-admin --email admin@example.test"',
+        "-e", '{"manage_env": {"DJANGO_SUPERUSER_PASSWORD": "a-long-molecule-password-1"}}',
+    )
+    assert rc == 0, out[-3000:]
+    check = host.run(
+        f"/usr/local/bin/{APP}-manage shell -c "
+        "\"from django.contrib.auth import get_user_model as g; "
+        "u = g().objects.get(username='molecule-admin'); "
+        "print(u.is_superuser and u.check_password('a-long-molecule-password-1'))\" </dev/null"
+    )
+    assert check.stdout.strip().endswith("True"), check.stdout + check.stderr
