@@ -6,6 +6,7 @@ on get 502, so proxied paths are checked for what nginx itself decides
 """
 
 import json
+import re
 import time
 
 import pytest
@@ -270,4 +271,11 @@ def test_testssl_finds_nothing_medium_or_worse(host):
     ).stdout
     if "CRL Distribution Points" not in cert and "OCSP - URI" not in cert:
         bad = [f for f in bad if f["id"] != "cert_revocation"]
+    # testssl 3.0 (Debian 12) rates "no server cipher order" HIGH whatever the
+    # ciphers; 3.2 (Debian 13) does not when every offered cipher is strong,
+    # which test_tls_1_2_offers_only_ecdhe_aead_ciphers proves. Mozilla's
+    # profile leaves the choice to the client (ssl_prefer_server_ciphers off).
+    version = host.run("testssl --version 2>&1").stdout
+    if re.search(r"(?<![0-9.])3\.0\.[0-9]", version):
+        bad = [f for f in bad if f["id"] != "cipher_order"]
     assert not bad, json.dumps(bad, indent=1)
