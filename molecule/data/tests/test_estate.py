@@ -5,6 +5,7 @@ groups call for, and SSH survives enabling the firewall."""
 
 import os
 import re
+import subprocess
 import time
 
 import pytest
@@ -169,3 +170,30 @@ def test_ssh_connection_survives_enabling_the_firewall(db, outsider):
     # And a new SSH connection is admitted, while PostgreSQL stays closed.
     assert tcp_probe(outsider, target, 22) == "open"
     assert tcp_probe(outsider, target, DB_PORT) == "timeout"
+
+
+# --- Rules follow the inventory when it shrinks ---------------------------------------
+
+def test_firewall_run_deletes_rules_for_hosts_no_longer_in_the_inventory(db, app):
+    # A rule as the role writes it, for a client that is not (any more) in
+    # the inventory; a hand-made rule beside it must survive.
+    db.check_output("ufw allow from 10.9.9.9 to any port %s proto tcp comment postgresql", str(DB_PORT))
+    db.check_output("ufw allow from 10.9.9.8 to any port 9999 proto tcp comment by-hand")
+    try:
+        project = os.environ["MOLECULE_PROJECT_DIRECTORY"]
+        # --limit: the app host's facts are not gathered by this run (and no
+        # fact cache), so the role must fetch them itself.
+        run = subprocess.run(
+            ["ansible-playbook", "-i", os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"]),
+             "--limit", "data-db", "playbooks/firewall.yml"],
+            cwd=project, capture_output=True, text=True, timeout=300, check=False,
+            env={**os.environ, "ANSIBLE_CACHE_PLUGIN": "memory", "ANSIBLE_ROLES_PATH": os.path.join(project, "roles")},
+        )
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+        added = db.check_output("ufw show added")
+        assert "10.9.9.9" not in added
+        assert "10.9.9.8" in added
+        assert f"ufw allow from {address(app)} to any port {DB_PORT} proto tcp comment 'postgresql'" in added
+    finally:
+        db.run("ufw delete allow from 10.9.9.8 to any port 9999 proto tcp")
+        db.run("ufw delete allow from 10.9.9.9 to any port %s proto tcp", str(DB_PORT))
