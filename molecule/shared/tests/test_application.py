@@ -186,6 +186,7 @@ PINNED = {
     "PrivateTmp": "yes",
     "PrivateDevices": "yes",
     "PrivateUsers": "yes",
+    "PrivateMounts": "yes",
     "ProtectKernelTunables": "yes",
     "ProtectKernelModules": "yes",
     "ProtectControlGroups": "yes",
