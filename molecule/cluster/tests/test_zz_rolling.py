@@ -1,0 +1,191 @@
+"""Rolling deploys on the cluster, from the operator's side: the real
+deploy.yml and rollback.yml under a steady load through Nginx on the web host
+(a real load generator, wrk), and a release that fails its health check.
+Runs last (test_zz_*): it changes the releases the hosts run."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from conftest import APP, EDGE, EDGE_HOST_HEADER, REPO, get_host
+
+INVENTORY = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "inventory")
+APP_HOSTS = ["cluster-app1", "cluster-app2"]
+WRK_OUT = "/root/wrk-rolling.txt"
+
+pytestmark = pytest.mark.skipif(not os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY"), reason="needs a Molecule run")
+
+
+def playbook(name, *extra):
+    result = subprocess.run(
+        ["ansible-playbook", "-i", INVENTORY, f"playbooks/{name}", *extra],
+        cwd=REPO, capture_output=True, text=True, timeout=1800,
+        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+def served_release(host):
+    """What the host's own Gunicorn answers at /version."""
+    address = host.check_output("systemctl show -P Listen wallet-gunicorn.socket").split()[0]
+    out = host.run(f"curl -s --max-time 10 http://{address}/version").stdout
+    return json.loads(out)["release"]
+
+
+def current_release(host):
+    return os.path.basename(host.file(f"/srv/{APP}/current").linked_to)
+
+
+def app_copy(tmp_path, version, migration=False, broken_readyz=False):
+    dest = tmp_path / "app"
+    shutil.copytree(os.path.join(REPO, "app"), dest,
+                    ignore=shutil.ignore_patterns("node_modules", ".venv", "__pycache__", "var"))
+    (dest / "VERSION").write_text(version + "\n")
+    if migration:
+        # An expand-only (no-op) migration: the deploy must back up first.
+        (dest / "django/core/migrations/0099_rolling_test.py").write_text(
+            "from django.db import migrations\n\n\n"
+            "class Migration(migrations.Migration):\n"
+            '    dependencies = [("core", "0001_initial")]\n'
+            "    operations = [migrations.RunSQL(migrations.RunSQL.noop, migrations.RunSQL.noop)]\n"
+        )
+    if broken_readyz:
+        # Builds and passes `check --deploy`, but never becomes ready.
+        health = dest / "django/core/health.py"
+        text = health.read_text()
+        assert "ok = all(" in text
+        health.write_text(text.replace("ok = all(", "ok = False and all("))
+    return dest
+
+
+@pytest.fixture(scope="module")
+def web():
+    host = get_host("cluster-web1")
+    # The load generator (not part of the estate): Debian's wrk.
+    result = host.run("command -v wrk || DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk")
+    assert result.rc == 0, result.stderr
+    # Paced requests: a steady load that leaves the 2-core machine room
+    # to run the deploy (wrk has no rate option; delay() spaces requests).
+    host.run("printf 'function delay()\\n  return 25\\nend\\n' > /root/paced.lua")
+    return host
+
+
+@pytest.fixture(scope="module")
+def app_hosts():
+    return {name: get_host(name) for name in APP_HOSTS}
+
+
+@pytest.fixture(scope="module")
+def first_release(app_hosts):
+    releases = {current_release(h) for h in app_hosts.values()}
+    assert len(releases) == 1, releases
+    return releases.pop()
+
+
+class Load:
+    """wrk against Nginx on the web host, in the background, until stop()."""
+
+    def __init__(self, host, path="/readyz"):
+        self.host = host
+        self.path = path
+
+    def __enter__(self):
+        self.host.run(f"rm -f {WRK_OUT}")
+        started = self.host.run(
+            f"nohup wrk -t2 -c8 -d1800s --timeout 10s --latency -s /root/paced.lua "
+            f"-H 'Host: {EDGE_HOST_HEADER}' {EDGE}{self.path} >{WRK_OUT} 2>&1 </dev/null & echo started"
+        )
+        assert "started" in started.stdout
+        time.sleep(5)
+        return self
+
+    def __exit__(self, *exc):
+        # wrk prints its summary when interrupted.
+        self.host.run("pkill -INT -x wrk")
+        for _ in range(30):
+            if "Requests/sec" in self.host.run(f"cat {WRK_OUT}").stdout:
+                break
+            time.sleep(1)
+        return False
+
+    def summary(self):
+        text = self.host.run(f"cat {WRK_OUT}").stdout
+        requests = re.search(r"(\d+) requests in", text)
+        non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+        errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+        return {
+            "requests": int(requests.group(1)) if requests else 0,
+            "non2xx": int(non2xx.group(1)) if non2xx else 0,
+            "socket_errors": sum(int(n) for n in errors.groups()) if errors else 0,
+            "text": text,
+        }
+
+
+def no_drained_upstreams(web):
+    return "down;" not in web.check_output(f"cat /etc/nginx/sites-available/{APP}.conf")
+
+
+def test_rolling_deploy_under_load_fails_no_request(web, app_hosts, first_release, tmp_path):
+    source = app_copy(tmp_path, "2.0.0", migration=True)
+    with Load(web) as load:
+        rc, out = playbook("deploy.yml", "-e", f"application_source_path={source}")
+        # Keep the load on a little after the last host switched.
+        time.sleep(3)
+    stats = load.summary()
+    assert rc == 0, out[-4000:]
+    new = {name: served_release(h) for name, h in app_hosts.items()}
+    assert len(set(new.values())) == 1 and next(iter(new.values())).startswith("2.0.0-"), new
+    assert stats["requests"] > 200, stats["text"]
+    assert stats["non2xx"] == 0 and stats["socket_errors"] == 0, stats["text"]
+    assert no_drained_upstreams(web)
+    # Pending migrations: a backup set was written first, on the db host.
+    match = re.search(r"Backup before migrating: (/\S+)", out)
+    assert match, out[-4000:]
+    manifest = get_host("cluster-db1").run(f"cat {match.group(1)}/manifest.json")
+    assert manifest.rc == 0 and APP in manifest.stdout, manifest.stderr
+
+
+def test_each_app_host_was_drained_while_it_restarted(web):
+    # The deploy above reloaded Nginx twice per app host (out, back in).
+    reloads = web.run("journalctl -u nginx --since '-20 min' -o cat | grep -c Reload").stdout.strip()
+    assert int(reloads or 0) >= 2 * len(APP_HOSTS)
+
+
+def test_release_failing_its_health_check_stops_at_the_first_host(web, app_hosts, tmp_path):
+    before = {name: current_release(h) for name, h in app_hosts.items()}
+    worker_before = current_release(get_host("cluster-worker1"))
+    source = app_copy(tmp_path, "3.0.0", broken_readyz=True)
+    rc, out = playbook("deploy.yml", "-e", f"application_source_path={source}", "-e", "application_ready_timeout=10")
+    text = " ".join(out.split())
+    assert rc != 0
+    assert "ROLLOUT STOPPED at cluster-app1" in text, out[-4000:]
+    assert "/readyz" in text and "503" in text, out[-4000:]
+    assert "Not switched, still on their release: cluster-app2" in text, out[-4000:]
+    # The second app host and the workers never switched; the first went back.
+    assert current_release(app_hosts["cluster-app2"]) == before["cluster-app2"]
+    assert served_release(app_hosts["cluster-app2"]) == before["cluster-app2"]
+    assert current_release(app_hosts["cluster-app1"]) == before["cluster-app1"]
+    assert served_release(app_hosts["cluster-app1"]) == before["cluster-app1"]
+    assert current_release(get_host("cluster-worker1")) == worker_before
+    # ... and serves through Nginx again (put back into the upstreams).
+    assert no_drained_upstreams(web)
+    status = web.run(f"curl -sk -o /dev/null -w '%{{http_code}}' -H 'Host: {EDGE_HOST_HEADER}' {EDGE}/readyz").stdout
+    assert status == "200"
+
+
+def test_rollback_is_rolling_and_fails_no_request(web, app_hosts, first_release):
+    with Load(web) as load:
+        rc, out = playbook("rollback.yml")
+        time.sleep(3)
+    stats = load.summary()
+    assert rc == 0, out[-4000:]
+    assert {name: served_release(h) for name, h in app_hosts.items()} == {n: first_release for n in APP_HOSTS}
+    assert current_release(get_host("cluster-worker1")) == first_release
+    assert stats["requests"] > 100, stats["text"]
+    assert stats["non2xx"] == 0 and stats["socket_errors"] == 0, stats["text"]
+    assert no_drained_upstreams(web)
