@@ -1,0 +1,59 @@
+-- wrk script for disruption runs (tools/bench: deploy, restarts): counts
+-- every response by status and records when the non-2xx ones happened (in
+-- 1 s buckets from the start of the run), then prints machine-readable lines.
+-- Socket errors (connect/read/write/timeout) have no Lua hook: wrk counts
+-- them in summary.errors only.
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  started = os.time()
+  statuses = {}
+  bad = {}
+end
+
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+  if status < 200 or status > 299 then
+    local second = os.time() - started
+    bad[second] = (bad[second] or 0) + 1
+  end
+end
+
+local function sorted_pairs(t)
+  local keys = {}
+  for k in pairs(t) do table.insert(keys, k) end
+  table.sort(keys)
+  local out = {}
+  for _, k in ipairs(keys) do table.insert(out, k .. ":" .. t[k]) end
+  return table.concat(out, ",")
+end
+
+function done(summary, latency, requests)
+  local t0
+  for _, t in ipairs(threads) do
+    local s = t:get("started")
+    if t0 == nil or s < t0 then t0 = s end
+  end
+  local by_status, by_second, non2xx = {}, {}, 0
+  for _, t in ipairs(threads) do
+    local offset = t:get("started") - t0
+    for k, v in pairs(t:get("statuses")) do
+      by_status[k] = (by_status[k] or 0) + v
+      if k < 200 or k > 299 then non2xx = non2xx + v end
+    end
+    for k, v in pairs(t:get("bad")) do
+      by_second[k + offset] = (by_second[k + offset] or 0) + v
+    end
+  end
+  local e = summary.errors
+  io.write(string.format(
+    "BENCH requests=%d duration_us=%d bad_status=%d connect=%d read=%d write=%d timeout=%d p50_us=%d p99_us=%d non2xx=%d started=%d\n",
+    summary.requests, summary.duration, e.status, e.connect, e.read, e.write, e.timeout,
+    latency:percentile(50), latency:percentile(99), non2xx, t0))
+  io.write("BENCH_STATUS " .. sorted_pairs(by_status) .. "\n")
+  io.write("BENCH_NON2XX_BY_SECOND " .. sorted_pairs(by_second) .. "\n")
+end
