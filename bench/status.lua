@@ -1,6 +1,8 @@
 -- wrk script for disruption runs (tools/bench: deploy, restarts): counts
 -- every response by status and records when the non-2xx ones happened (in
--- 1 s buckets from the start of the run), then prints machine-readable lines.
+-- 1 s buckets from the start of the run), and the seconds in which fewer than
+-- a fifth of the run's median responses arrived (stalls), then prints
+-- machine-readable lines.
 -- Socket errors (connect/read/write/timeout) have no Lua hook: wrk counts
 -- them in summary.errors only.
 local threads = {}
@@ -13,12 +15,14 @@ function init(args)
   started = os.time()
   statuses = {}
   bad = {}
+  all = {}
 end
 
 function response(status, headers, body)
+  local second = os.time() - started
   statuses[status] = (statuses[status] or 0) + 1
+  all[second] = (all[second] or 0) + 1
   if status < 200 or status > 299 then
-    local second = os.time() - started
     bad[second] = (bad[second] or 0) + 1
   end
 end
@@ -38,7 +42,7 @@ function done(summary, latency, requests)
     local s = t:get("started")
     if t0 == nil or s < t0 then t0 = s end
   end
-  local by_status, by_second, non2xx = {}, {}, 0
+  local by_status, by_second, per_second, non2xx = {}, {}, {}, 0
   for _, t in ipairs(threads) do
     local offset = t:get("started") - t0
     for k, v in pairs(t:get("statuses")) do
@@ -48,6 +52,20 @@ function done(summary, latency, requests)
     for k, v in pairs(t:get("bad")) do
       by_second[k + offset] = (by_second[k + offset] or 0) + v
     end
+    for k, v in pairs(t:get("all")) do
+      per_second[k + offset] = (per_second[k + offset] or 0) + v
+    end
+  end
+  -- Whole seconds of the run only (the last one is partial).
+  local last = math.floor(summary.duration / 1000000) - 1
+  local counts = {}
+  for s = 0, last do table.insert(counts, per_second[s] or 0) end
+  table.sort(counts)
+  local median = counts[math.floor(#counts / 2) + 1] or 0
+  local slow = {}
+  for s = 0, last do
+    local n = per_second[s] or 0
+    if n < median / 5 then slow[s] = n end
   end
   local e = summary.errors
   io.write(string.format(
@@ -56,4 +74,6 @@ function done(summary, latency, requests)
     latency:percentile(50), latency:percentile(99), non2xx, t0))
   io.write("BENCH_STATUS " .. sorted_pairs(by_status) .. "\n")
   io.write("BENCH_NON2XX_BY_SECOND " .. sorted_pairs(by_second) .. "\n")
+  io.write("BENCH_MEDIAN_PER_SECOND " .. median .. "\n")
+  io.write("BENCH_SLOW_SECONDS " .. sorted_pairs(slow) .. "\n")
 end
