@@ -180,3 +180,10 @@ def test_user_without_name_is_rejected_by_the_argument_spec(tmp_path, sentinel):
         tmp_path, sentinel, "missing required arguments: name",
         extra_vars={"common_users": [{"home": "/srv/nobody"}]},
     )
+
+
+def test_bad_deploy_batch_size_is_rejected(tmp_path, sentinel):
+    assert_rejected(
+        tmp_path, sentinel, "app_deploy_serial must be a batch size",
+        extra_vars={"app_deploy_serial": "all-at-once"},
+    )
