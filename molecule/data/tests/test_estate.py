@@ -129,9 +129,14 @@ def test_db_host_admits_exactly_its_clients(db, app):
     }
 
 
-@pytest.mark.parametrize("name", ["data-app", "data-outsider"])
-def test_other_hosts_only_admit_ssh(name):
-    assert allowed_rules(_host(name)) == SSH
+def test_app_host_admits_gunicorn_from_node_hosts_only(app, db):
+    # Gunicorn (app) is open to web hosts (none here) and to node hosts,
+    # whose services call Django's service API: data-db runs them.
+    assert allowed_rules(app) == SSH | {("8000/tcp", "ALLOW IN", address(db))}
+
+
+def test_outsider_only_admits_ssh():
+    assert allowed_rules(_host("data-outsider")) == SSH
 
 
 # --- Enabling the firewall keeps SSH -------------------------------------------------
