@@ -195,8 +195,9 @@ def test_db_host_admits_postgresql_from_its_clients_and_the_backup_host_only(db1
     assert sources(db1, REDIS_PORT) == {addresses[h] for h in clients[:3]}
 
 
-def test_app_hosts_admit_gunicorn_from_the_web_host_only(app1, app2, addresses):
-    assert sources(app1, 8000) == sources(app2, 8000) == {addresses["cluster-web1"]}
+def test_app_hosts_admit_gunicorn_from_the_web_and_node_hosts_only(app1, app2, addresses):
+    # Nginx on web1, and the Node services on worker1 (Django's service API).
+    assert sources(app1, 8000) == sources(app2, 8000) == {addresses[h] for h in ["cluster-web1", "cluster-worker1"]}
 
 
 def test_worker_host_admits_node_api_from_web_and_app_hosts(worker1, addresses):
