@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import time
+import uuid
 
 import pytest
 
@@ -48,7 +49,8 @@ def app_copy(tmp_path, version, migration=False, broken_readyz=False):
     (dest / "VERSION").write_text(version + "\n")
     if migration:
         # An expand-only (no-op) migration: the deploy must back up first.
-        (dest / "django/core/migrations/0099_rolling_test.py").write_text(
+        # A new name each run: pending on any database this test met before.
+        (dest / f"django/core/migrations/0099_rolling_{uuid.uuid4().hex[:8]}.py").write_text(
             "from django.db import migrations\n\n\n"
             "class Migration(migrations.Migration):\n"
             '    dependencies = [("core", "0001_initial")]\n'
@@ -71,7 +73,7 @@ def web():
     assert result.rc == 0, result.stderr
     # Paced requests: a steady load that leaves the 2-core machine room
     # to run the deploy (wrk has no rate option; delay() spaces requests).
-    host.run("printf 'function delay()\\n  return 25\\nend\\n' > /root/paced.lua")
+    host.run("printf 'function delay()\\n  return 50\\nend\\n' > /root/paced.lua")
     return host
 
 
@@ -96,9 +98,14 @@ class Load:
 
     def __enter__(self):
         self.host.run(f"rm -f {WRK_OUT}")
+        # A connection per request. Each Nginx reload (the drain) closes idle
+        # keep-alive connections; browsers and urllib3 notice that before
+        # reusing one, wrk does not and counts a read error. A new connection
+        # per request leaves only real failures: refused, reset, 5xx.
         started = self.host.run(
             f"nohup wrk -t2 -c8 -d1800s --timeout 10s --latency -s /root/paced.lua "
-            f"-H 'Host: {EDGE_HOST_HEADER}' {EDGE}{self.path} >{WRK_OUT} 2>&1 </dev/null & echo started"
+            f"-H 'Host: {EDGE_HOST_HEADER}' -H 'Connection: close' {EDGE}{self.path} "
+            f">{WRK_OUT} 2>&1 </dev/null & echo started"
         )
         assert "started" in started.stdout
         time.sleep(5)
