@@ -151,7 +151,7 @@ def test_rolling_deploy_under_load_fails_no_request(web, app_hosts, first_releas
     assert stats["non2xx"] == 0 and stats["socket_errors"] == 0, stats["text"]
     assert no_drained_upstreams(web)
     # Pending migrations: a backup set was written first, on the db host.
-    match = re.search(r"Backup before migrating: (/\S+)", out)
+    match = re.search(r"Backup before migrating: (/[^\s'\"]+)", out)
     assert match, out[-4000:]
     manifest = get_host("cluster-db1").run(f"cat {match.group(1)}/manifest.json")
     assert manifest.rc == 0 and APP in manifest.stdout, manifest.stderr
