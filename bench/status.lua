@@ -5,7 +5,15 @@
 -- machine-readable lines.
 -- Socket errors (connect/read/write/timeout) have no Lua hook: wrk counts
 -- them in summary.errors only.
+-- BENCH_DELAY_MS (environment): each connection waits that long before its
+-- next request, for a steady rate of about connections * 1000 / delay req/s.
+-- BENCH_ZERO_SECONDS lists the whole seconds with no response at all.
 local threads = {}
+local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "0") or 0
+
+function delay()
+  return delay_ms
+end
 
 function setup(thread)
   table.insert(threads, thread)
@@ -62,10 +70,11 @@ function done(summary, latency, requests)
   for s = 0, last do table.insert(counts, per_second[s] or 0) end
   table.sort(counts)
   local median = counts[math.floor(#counts / 2) + 1] or 0
-  local slow = {}
+  local slow, zero = {}, {}
   for s = 0, last do
     local n = per_second[s] or 0
     if n < median / 5 then slow[s] = n end
+    if n == 0 then table.insert(zero, s) end
   end
   local e = summary.errors
   io.write(string.format(
@@ -76,4 +85,5 @@ function done(summary, latency, requests)
   io.write("BENCH_NON2XX_BY_SECOND " .. sorted_pairs(by_second) .. "\n")
   io.write("BENCH_MEDIAN_PER_SECOND " .. median .. "\n")
   io.write("BENCH_SLOW_SECONDS " .. sorted_pairs(slow) .. "\n")
+  io.write("BENCH_ZERO_SECONDS count=" .. #zero .. " " .. table.concat(zero, ",") .. "\n")
 end

@@ -55,11 +55,13 @@ ensure_apt_cache() {
     as_root chown apt-cacher-ng:apt-cacher-ng /run/apt-cacher-ng /var/cache/apt-cacher-ng /var/log/apt-cacher-ng
     # Own config dir: the stock one remaps deb.debian.org to ftp.debian.org,
     # which machines limited to deb.debian.org cannot reach.
-    local conf="$STATE_DIR/apt-cacher-ng"
-    mkdir -p "$conf"
-    cp -a /etc/apt-cacher-ng/. "$conf/"
-    echo "http://deb.debian.org/debian/" >"$conf/backends_debian"
-    chmod -R a+rX "$STATE_DIR"
+    # (Under /run, not .state/: the daemon's user must read it, and .state/
+    # holds the lab's SSH key and vault password, which stay private.)
+    local conf=/run/apt-cacher-ng/conf
+    as_root mkdir -p "$conf"
+    as_root cp -a /etc/apt-cacher-ng/. "$conf/"
+    echo "http://deb.debian.org/debian/" | as_root tee "$conf/backends_debian" >/dev/null
+    as_root chmod -R a+rX "$conf"
     as_root start-stop-daemon --start --chuid apt-cacher-ng:apt-cacher-ng --quiet \
       --exec /usr/sbin/apt-cacher-ng -- -c "$conf" \
       "BindAddress=127.0.0.1 $gw" "Port=$ACNG_PORT" ConnectProto=v4 foreground=0 \
