@@ -40,6 +40,11 @@ def current_release(host):
     return os.path.basename(host.file(f"/srv/{APP}/current").linked_to)
 
 
+def env_of(host, release, link):
+    """The environment a release's venv or node_modules link resolves to."""
+    return host.file(f"/srv/{APP}/releases/{release}/{link}").linked_to
+
+
 def app_copy(tmp_path, version):
     dest = tmp_path / "app"
     shutil.copytree(os.path.join(REPO, "app"), dest,
@@ -62,6 +67,9 @@ def test_second_release_switches_current_and_keeps_the_first(host, first_release
     assert served_release(host) == second
     assert host.file(f"/srv/{APP}/releases/{first_release}/.release-complete").exists
     assert host.file(f"/srv/{APP}/previous").linked_to.endswith(first_release)
+    # Same locks: the code-only release reuses the first one's environments.
+    for link in ("venv", "node-wallet/node_modules"):
+        assert env_of(host, second, link) == env_of(host, first_release, link), link
 
 
 def test_failed_build_leaves_the_running_release_serving(host, tmp_path):
@@ -83,6 +91,30 @@ def test_rollback_restores_the_previous_code(host, first_release):
     assert rc == 0, out[-3000:]
     assert current_release(host) == first_release
     assert served_release(host) == first_release
+
+
+def test_changed_lock_gets_a_fresh_environment(host, first_release, tmp_path):
+    source = app_copy(tmp_path, "2.1.0")
+    with open(source / "requirements.txt", "a", encoding="utf-8") as handle:
+        handle.write("# lock regenerated\n")
+    rc, out = playbook("deploy.yml", "-e", f"application_source_path={source}")
+    assert rc == 0, out[-3000:]
+    release = current_release(host)
+    assert release.startswith("2.1.0-") and served_release(host) == release
+    venv = env_of(host, release, "venv")
+    assert venv != env_of(host, first_release, "venv")
+    assert host.file(f"{venv}/.release-complete").exists
+    # package-lock.json did not change: node_modules is still shared.
+    assert env_of(host, release, "node-wallet/node_modules") == env_of(host, first_release, "node-wallet/node_modules")
+    # The broken build's partial environment is gone; every one left is
+    # complete and linked by a release on disk.
+    linked = {env_of(host, r, link).removesuffix("/node_modules")
+              for r in host.file(f"/srv/{APP}/releases").listdir()
+              for link in ("venv", "node-wallet/node_modules")
+              if host.file(f"/srv/{APP}/releases/{r}/{link}").is_symlink}
+    envs = {f"/srv/{APP}/envs/{name}" for name in host.file(f"/srv/{APP}/envs").listdir()}
+    assert envs == linked
+    assert all(host.file(f"{env}/.release-complete").exists for env in envs)
 
 
 def test_release_from_git(host):
