@@ -71,9 +71,13 @@ def web():
     # The load generator (not part of the estate): Debian's wrk.
     result = host.run("command -v wrk || DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk")
     assert result.rc == 0, result.stderr
-    # Paced requests: a steady load that leaves the 2-core machine room
-    # to run the deploy (wrk has no rate option; delay() spaces requests).
-    host.run("printf 'function delay()\\n  return 50\\nend\\n' > /root/paced.lua")
+    # Paced requests (BENCH_DELAY_MS): a steady load that leaves the 2-core
+    # machine room to run the deploy; the bench's script also counts the
+    # seconds without any response.
+    with open(os.path.join(REPO, "bench/status.lua"), encoding="utf-8") as handle:
+        script = handle.read()
+    assert "EOF_LUA" not in script
+    assert host.run(f"cat >/root/status.lua <<'EOF_LUA'\n{script}EOF_LUA").rc == 0
     return host
 
 
@@ -103,7 +107,7 @@ class Load:
         # reusing one, wrk does not and counts a read error. A new connection
         # per request leaves only real failures: refused, reset, 5xx.
         started = self.host.run(
-            f"nohup wrk -t2 -c8 -d1800s --timeout 10s --latency -s /root/paced.lua "
+            f"BENCH_DELAY_MS=50 nohup wrk -t2 -c8 -d1800s --timeout 10s --latency -s /root/status.lua "
             f"-H 'Host: {EDGE_HOST_HEADER}' -H 'Connection: close' {EDGE}{self.path} "
             f">{WRK_OUT} 2>&1 </dev/null & echo started"
         )
@@ -125,7 +129,9 @@ class Load:
         requests = re.search(r"(\d+) requests in", text)
         non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
         errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+        zero = re.search(r"BENCH_ZERO_SECONDS count=(\d+)", text)
         return {
+            "zero_seconds": int(zero.group(1)) if zero else -1,
             "requests": int(requests.group(1)) if requests else 0,
             "non2xx": int(non2xx.group(1)) if non2xx else 0,
             "socket_errors": sum(int(n) for n in errors.groups()) if errors else 0,
@@ -149,6 +155,9 @@ def test_rolling_deploy_under_load_fails_no_request(web, app_hosts, first_releas
     assert len(set(new.values())) == 1 and next(iter(new.values())).startswith("2.0.0-"), new
     assert stats["requests"] > 200, stats["text"]
     assert stats["non2xx"] == 0 and stats["socket_errors"] == 0, stats["text"]
+    # Not one whole second without a response: the drained host's share went
+    # to the other one, nothing queued behind a restarting Gunicorn.
+    assert stats["zero_seconds"] == 0, stats["text"]
     assert no_drained_upstreams(web)
     # Pending migrations: a backup set was written first, on the db host.
     match = re.search(r"Backup before migrating: (/[^\s'\"]+)", out)
