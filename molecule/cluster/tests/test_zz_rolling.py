@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 
@@ -15,9 +16,11 @@ import pytest
 
 from conftest import APP, EDGE, EDGE_HOST_HEADER, REPO, get_host
 
+sys.path.insert(0, os.path.join(REPO, "molecule", "shared", "tests"))
+import wrk_load  # noqa: E402  (shared with the all-in-one scenario)
+
 INVENTORY = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "inventory")
 APP_HOSTS = ["cluster-app1", "cluster-app2"]
-WRK_OUT = "/root/wrk-rolling.txt"
 
 pytestmark = pytest.mark.skipif(not os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY"), reason="needs a Molecule run")
 
@@ -67,18 +70,8 @@ def app_copy(tmp_path, version, migration=False, broken_readyz=False):
 
 @pytest.fixture(scope="module")
 def web():
-    host = get_host("cluster-web1")
-    # The load generator (not part of the estate): Debian's wrk.
-    result = host.run("command -v wrk || DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk")
-    assert result.rc == 0, result.stderr
-    # Paced requests (BENCH_DELAY_MS): a steady load that leaves the 2-core
-    # machine room to run the deploy; the bench's script also counts the
-    # seconds without any response.
-    with open(os.path.join(REPO, "bench/status.lua"), encoding="utf-8") as handle:
-        script = handle.read()
-    assert "EOF_LUA" not in script
-    assert host.run(f"cat >/root/status.lua <<'EOF_LUA'\n{script}EOF_LUA").rc == 0
-    return host
+    # The load generator runs on the web host, against its own Nginx.
+    return wrk_load.install(get_host("cluster-web1"))
 
 
 @pytest.fixture(scope="module")
@@ -93,59 +86,13 @@ def first_release(app_hosts):
     return releases.pop()
 
 
-class Load:
-    """wrk against Nginx on the web host, in the background, until stop()."""
-
-    def __init__(self, host, path="/readyz"):
-        self.host = host
-        self.path = path
-
-    def __enter__(self):
-        self.host.run(f"rm -f {WRK_OUT}")
-        # A connection per request. Each Nginx reload (the drain) closes idle
-        # keep-alive connections; browsers and urllib3 notice that before
-        # reusing one, wrk does not and counts a read error. A new connection
-        # per request leaves only real failures: refused, reset, 5xx.
-        started = self.host.run(
-            f"BENCH_DELAY_MS=50 nohup wrk -t2 -c8 -d1800s --timeout 10s --latency -s /root/status.lua "
-            f"-H 'Host: {EDGE_HOST_HEADER}' -H 'Connection: close' {EDGE}{self.path} "
-            f">{WRK_OUT} 2>&1 </dev/null & echo started"
-        )
-        assert "started" in started.stdout
-        time.sleep(5)
-        return self
-
-    def __exit__(self, *exc):
-        # wrk prints its summary when interrupted.
-        self.host.run("pkill -INT -x wrk")
-        for _ in range(30):
-            if "Requests/sec" in self.host.run(f"cat {WRK_OUT}").stdout:
-                break
-            time.sleep(1)
-        return False
-
-    def summary(self):
-        text = self.host.run(f"cat {WRK_OUT}").stdout
-        requests = re.search(r"(\d+) requests in", text)
-        non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-        errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
-        zero = re.search(r"BENCH_ZERO_SECONDS count=(\d+)", text)
-        return {
-            "zero_seconds": int(zero.group(1)) if zero else -1,
-            "requests": int(requests.group(1)) if requests else 0,
-            "non2xx": int(non2xx.group(1)) if non2xx else 0,
-            "socket_errors": sum(int(n) for n in errors.groups()) if errors else 0,
-            "text": text,
-        }
-
-
 def no_drained_upstreams(web):
     return "down;" not in web.check_output(f"cat /etc/nginx/sites-available/{APP}.conf")
 
 
 def test_rolling_deploy_under_load_fails_no_request(web, app_hosts, first_release, tmp_path):
     source = app_copy(tmp_path, "2.0.0", migration=True)
-    with Load(web) as load:
+    with wrk_load.Load(web, f"{EDGE}/readyz", EDGE_HOST_HEADER) as load:
         rc, out = playbook("deploy.yml", "-e", f"application_source_path={source}")
         # Keep the load on a little after the last host switched.
         time.sleep(3)
@@ -195,7 +142,7 @@ def test_release_failing_its_health_check_stops_at_the_first_host(web, app_hosts
 
 
 def test_rollback_is_rolling_and_fails_no_request(web, app_hosts, first_release):
-    with Load(web) as load:
+    with wrk_load.Load(web, f"{EDGE}/readyz", EDGE_HOST_HEADER) as load:
         rc, out = playbook("rollback.yml")
         time.sleep(3)
     stats = load.summary()

@@ -6,8 +6,10 @@ import json
 import os
 import shutil
 import subprocess
+import time
 
 import pytest
+import wrk_load
 
 APP = "wallet"
 REPO = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.path.abspath(os.path.join(os.path.dirname(__file__), "../../..")))
@@ -60,8 +62,16 @@ def first_release(host):
 
 def test_second_release_switches_current_and_keeps_the_first(host, first_release, tmp_path):
     source = app_copy(tmp_path, "2.0.0")
-    rc, out = playbook("deploy.yml", "-e", f"application_source_path={source}")
+    # One host, no other to drain to: Gunicorn hands its socket over to its
+    # twin while it restarts, so the deploy costs no request and no second.
+    with wrk_load.Load(wrk_load.install(host), "https://127.0.0.1/readyz") as load:
+        rc, out = playbook("deploy.yml", "-e", f"application_source_path={source}")
+        time.sleep(3)
     assert rc == 0, out[-3000:]
+    stats = load.summary()
+    assert stats["requests"] > 200, stats["text"]
+    assert stats["non2xx"] == 0 and stats["socket_errors"] == 0, stats["text"]
+    assert stats["zero_seconds"] == 0, stats["text"]
     second = current_release(host)
     assert second.startswith("2.0.0-") and second != first_release
     assert served_release(host) == second
