@@ -70,8 +70,12 @@ function done(summary, latency, requests)
   for s = 0, last do table.insert(counts, per_second[s] or 0) end
   table.sort(counts)
   local median = counts[math.floor(#counts / 2) + 1] or 0
+  -- Seconds before the first response are wrk starting up (connections,
+  -- TLS handshakes on a busy machine), not a gap in the service.
+  local first = 0
+  while first < last and (per_second[first] or 0) == 0 do first = first + 1 end
   local slow, zero = {}, {}
-  for s = 0, last do
+  for s = first, last do
     local n = per_second[s] or 0
     if n < median / 5 then slow[s] = n end
     if n == 0 then table.insert(zero, s) end
