@@ -22,12 +22,13 @@ def _slug(path):
     return "".join(c if c.isalnum() or c in "._-" else "-" for c in path.strip("/"))
 
 
+def _node_lock_files(node_dir):
+    return [f"{node_dir}/package.json", f"{node_dir}/package-lock.json"]
+
+
 def lock_files(requirements_file, node_dirs):
     """The files whose content decides the environments, relative to the release."""
-    files = [requirements_file]
-    for node_dir in node_dirs:
-        files += [f"{node_dir}/package.json", f"{node_dir}/package-lock.json"]
-    return files
+    return [requirements_file] + [f for node_dir in node_dirs for f in _node_lock_files(node_dir)]
 
 
 def application_envs(stat_results, envs_dir, salt, requirements_file, node_dirs):
@@ -45,8 +46,7 @@ def application_envs(stat_results, envs_dir, salt, requirements_file, node_dirs)
     path = f"{envs_dir}/python-{_key(salt, [checksums[requirements_file]])}"
     envs = [{"kind": "python", "path": path, "src": path, "link": "venv", "dir": ""}]
     for node_dir in node_dirs:
-        files = lock_files("", [node_dir])[1:]
-        path = f"{envs_dir}/node-{_slug(node_dir)}-{_key(salt, [checksums[f] for f in files])}"
+        path = f"{envs_dir}/node-{_slug(node_dir)}-{_key(salt, [checksums[f] for f in _node_lock_files(node_dir)])}"
         envs.append({"kind": "node", "path": path, "src": f"{path}/node_modules",
                      "link": f"{node_dir}/node_modules", "dir": node_dir})
     return envs
