@@ -35,6 +35,7 @@ service_urls = [
 urlpatterns = [
     # Normally answered by HealthCheckMiddleware; routed too so reverse()
     # and a misordered MIDDLEWARE still work.
+    path("", health.landing, name="landing"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("version", health.version, name="version"),

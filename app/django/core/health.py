@@ -3,7 +3,8 @@ import logging
 import redis
 from django.conf import settings
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
+from django.utils.html import escape
 
 log = logging.getLogger(__name__)
 
@@ -45,3 +46,21 @@ def readyz(request):
 
 def version(request):
     return JsonResponse({"release": settings.APP_RELEASE})
+
+
+LANDING = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Reference app</title></head>
+<body><h1>Reference app</h1><p>Release <code>{release}</code></p>
+<ul>
+<li><a href="/api/">API</a></li>
+<li><a href="/admin/">Admin</a></li>
+<li><a href="/healthz">/healthz</a> (alive), <a href="/readyz">/readyz</a>
+(database and Redis), <a href="/version">/version</a></li>
+</ul></body></html>
+"""
+
+
+def landing(request):
+    # The site root: what a browser sees first. Static text and the
+    # release only; no database, so it answers while the tiers recover.
+    return HttpResponse(LANDING.format(release=escape(settings.APP_RELEASE)))

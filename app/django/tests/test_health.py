@@ -1,4 +1,4 @@
-"""Probes: /healthz, /readyz, /version."""
+"""Probes: /healthz, /readyz, /version; the landing page at /."""
 
 import json
 import socket
@@ -44,3 +44,13 @@ def test_version_shows_the_release(client):
     version_file = settings.RELEASE_ROOT / "VERSION"
     if not (settings.RELEASE_ROOT / "RELEASE").exists():
         assert version_file.read_text().strip() == settings.APP_RELEASE
+
+
+def test_site_root_is_a_landing_page_with_the_release_and_links(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    body = response.content.decode()
+    assert settings.APP_RELEASE in body
+    for link in ('href="/api/"', 'href="/admin/"', 'href="/readyz"'):
+        assert link in body

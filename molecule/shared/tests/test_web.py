@@ -53,6 +53,18 @@ def test_web_https_answers_with_hsts(host):
     assert header(headers, "X-Content-Type-Options") == ["nosniff"]
 
 
+def test_web_app_site_root_is_a_landing_page(host):
+    # A newcomer's first request: the printed URL answers 200, not 404.
+    status, _, version = curl(host, f"{URL}/version")
+    assert status == "200", version[:500]
+    release = json.loads(version)["release"]
+    status, headers, body = curl(host, f"{URL}/")
+    assert status == "200", body[:500]
+    assert "text/html" in " ".join(header(headers, "Content-Type"))
+    assert release in body, body[:500]
+    assert 'href="/api/"' in body and 'href="/admin/"' in body
+
+
 def test_web_certificate_is_self_signed_for_the_server_names(host):
     sans = host.run(
         f"openssl s_client -connect 127.0.0.1:443 -servername {SITE} </dev/null 2>/dev/null"
