@@ -96,6 +96,7 @@ def assert_rejected(tmp_path, sentinel, expected, **inventory_args):
     # Nothing ran past the preflight: no change reported, nothing written.
     assert "changed=1" not in output and "PLAY [Base system" not in output, output
     assert docker_diff(sentinel) == before
+    return " ".join(output.split())
 
 
 def test_valid_inventory_passes_preflight(tmp_path, sentinel):
@@ -187,3 +188,68 @@ def test_bad_deploy_batch_size_is_rejected(tmp_path, sentinel):
         tmp_path, sentinel, "app_deploy_serial must be a batch size",
         extra_vars={"app_deploy_serial": "all-at-once"},
     )
+
+
+# One mistake each, in every category of input the preflight knows
+# (roles/preflight/filter_plugins/preflight_inputs.py): (variable, bad value,
+# what the message must say). Each must fail before any host changes and
+# name the file that set it.
+BAD_INPUTS = [
+    # ports: range, and two services on one port of a host
+    ("app_gunicorn_port", 70000, "app_gunicorn_port must be a TCP port: an integer from 1 to 65535; got 70000"),
+    ("app_node_api_port", 0, "app_node_api_port must be a TCP port"),
+    ("app_db_port", "postgres", "app_db_port must be a TCP port"),
+    ("web_https_port", -443, "web_https_port must be a TCP port"),
+    ("app_redis_port", 8000, "app_redis_port and app_gunicorn_port both use port 8000 on this host"),
+    ("app_gunicorn_port", 443, "app_gunicorn_port and Nginx (HTTPS) both use port 443 on this host"),
+    # host and domain names
+    ("app_server_names", ["www.example.com example.com"], "app_server_names[0] must not contain spaces"),
+    ("app_server_names", ["https://app.example.test"], "app_server_names[0] must be a bare host name, without a scheme"),
+    ("app_server_names", ["app.example.test:8443"], "without a port or a path"),
+    ("app_server_names", ["-app.example.test"], "app_server_names[0] must be a host name (RFC 1123"),
+    ("app_server_names", ["app_1.example.test"], "app_server_names[0] must be a host name (RFC 1123"),
+    # addresses and networks in allow lists
+    ("web_admin_allow", ["127.0.0.1", "office-vpn"], "web_admin_allow[1] must be an IP address or a network in CIDR notation"),
+    ("web_admin_allow", ["10.0.0.0/33"], "web_admin_allow[0] must be an IP address or a network"),
+    ("web_trusted_proxies", ["192.0.2.300"], "web_trusted_proxies[0] must be an IP address or a network"),
+    ("app_egress_allow", ["smtp.example.com"], "app_egress_allow[0] must be an IP address, a network in CIDR notation, or one of"),
+    ("web_admin_allow", "10.0.0.0/8", "web_admin_allow must be a list"),
+    # positive integers
+    ("app_gunicorn_workers", "four", "app_gunicorn_workers must be an integer from 1 to 256; got 'four'"),
+    ("app_celery_concurrency", 0, "app_celery_concurrency must be an integer from 1 to 256"),
+    ("backup_keep_last", -1, "backup_keep_last must be a positive integer; got -1"),
+    ("backup_keep_daily", -7, "backup_keep_daily must be an integer of at least 0"),
+    ("nginx_api_burst", "lots", "nginx_api_burst must be an integer of at least 0"),
+    # enumerations and booleans
+    ("web_tls_mode", "self-signed", "web_tls_mode must be one of: letsencrypt, provided, selfsigned"),
+    ("web_flower_enabled", "maybe", "web_flower_enabled must be true or false"),
+    # durations, sizes, rates, schedules
+    ("common_journald_max_retention_sec", "a month", "common_journald_max_retention_sec must be a systemd time span"),
+    ("common_journald_system_max_use", "1GB", "common_journald_system_max_use must be a size"),
+    ("nginx_client_max_body_size", "20 MB", "nginx_client_max_body_size must be an nginx size"),
+    ("nginx_proxy_read_timeout", "a minute", "nginx_proxy_read_timeout must be an nginx time"),
+    ("nginx_api_rate", "10/s", "nginx_api_rate must be a request rate"),
+    ("backup_cron_hour", "25", "backup_cron_hour must be a cron field"),
+    ("common_unattended_upgrades_reboot_time", "4am", "common_unattended_upgrades_reboot_time must be a time of day"),
+    # e-mail addresses and URLs
+    ("web_acme_email", "ops-at-example.com", "web_acme_email must be an e-mail address"),
+    ("web_acme_directory_url", "http://acme.example/directory", "web_acme_directory_url must be a URL starting with https://"),
+    ("web_acme_directory_url", "acme-v02.api.letsencrypt.org", "web_acme_directory_url must be a URL starting with https://"),
+    ("common_apt_proxy", "cache:3142", "common_apt_proxy must be a URL starting with http:// or https://"),
+    # names and paths
+    ("app_name", "My Wallet", "app_name must be a system name"),
+    ("app_home", "srv/wallet", "app_home must be an absolute path"),
+]
+
+
+@pytest.mark.parametrize("name,value,expected", BAD_INPUTS, ids=[f"{n}={v!r}" for n, v, _ in BAD_INPUTS])
+def test_bad_input_is_rejected_naming_the_variable_value_and_file(tmp_path, sentinel, name, value, expected):
+    extra = {name: value}
+    if name == "app_redis_port":  # a clash needs a second service on the port
+        extra["app_gunicorn_port"] = value
+    output = assert_rejected(tmp_path, sentinel, expected, extra_vars=extra)
+    assert "(set in " in output and "group_vars/estate/vars.yml)" in output, output
+
+
+def test_required_input_cannot_be_emptied(tmp_path, sentinel):
+    assert_rejected(tmp_path, sentinel, "web_tls_mode must be set: it is empty", extra_vars={"web_tls_mode": ""})
