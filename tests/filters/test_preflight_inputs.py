@@ -27,6 +27,7 @@ GOOD = {
     "nginx_size": ["21m", "1024", "8k"],
     "nginx_time": ["65s", "1d", "1h30m", "500ms"],
     "nginx_rate": ["10r/s", "30r/m"],
+    "batch": [1, "2", "25%", "100%"],
 }
 BAD = {
     "port": [0, 70000, -1, "http", "80a", True, 8000.5],
@@ -45,6 +46,7 @@ BAD = {
     "nginx_size": ["21 MB", "big"],
     "nginx_time": ["65 seconds", "soon"],
     "nginx_rate": ["10/s", "10r/h", "fast"],
+    "batch": [0, "0", "all-at-once", "-1", "25 %", True],
 }
 
 

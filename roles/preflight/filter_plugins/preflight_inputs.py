@@ -13,6 +13,7 @@ preflight_port_clashes(entries, values, group_names, roots) -> messages for
 two services that would listen on the same port of one host.
 """
 
+import functools
 import ipaddress
 import os
 import re
@@ -33,6 +34,7 @@ _NGINX_SIZE = re.compile(r"^\d+[kKmMgG]?$")
 _NGINX_TIME = re.compile(r"^(\d+(ms|s|m|h|d|w|M|y)?)+$")
 _NGINX_RATE = re.compile(r"^\d+r/[sm]$")
 _CLOCK = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+_BATCH = re.compile(r"^[1-9][0-9]*%?$")
 # Words systemd's IPAddressAllow= takes besides addresses and networks.
 _SYSTEMD_IP_WORDS = {"any", "localhost", "link-local", "multicast"}
 
@@ -165,7 +167,9 @@ def _name(value):
 
 
 def _pattern(regex, what):
-    def check(value):
+    """A kind that is a regular expression over the value's text (strings,
+    and integers where the pattern allows bare numbers)."""
+    def check(value, _check):
         if isinstance(value, str) and regex.match(value) or (_is_int(value) and regex.match(str(value))):
             return None
         return what
@@ -205,18 +209,22 @@ KINDS = {
     "path": lambda v, c: _path(v),
     "name": lambda v, c: _name(v),
     "cron": _cron,
-    "clock": lambda v, c: _pattern(_CLOCK, "must be a time of day, HH:MM (24 hours)")(v),
-    "systemd_time": lambda v, c: _pattern(_SYSTEMD_TIME, "must be a systemd time span: a number and a unit (90s, 12h, 2weeks, 1month)")(v),
-    "systemd_size": lambda v, c: _pattern(_SYSTEMD_SIZE, "must be a size: a number and an optional K, M, G or T (500M, 2G)")(v),
-    "nginx_size": lambda v, c: _pattern(_NGINX_SIZE, "must be an nginx size: a number and an optional k, m or g (21m)")(v),
-    "nginx_time": lambda v, c: _pattern(_NGINX_TIME, "must be an nginx time: a number and a unit ms, s, m, h, d (65s, 1d)")(v),
-    "nginx_rate": lambda v, c: _pattern(_NGINX_RATE, "must be a request rate: a number of requests per second or minute (10r/s, 30r/m)")(v),
+    "clock": _pattern(_CLOCK, "must be a time of day, HH:MM (24 hours)"),
+    "systemd_time": _pattern(_SYSTEMD_TIME, "must be a systemd time span: a number and a unit (90s, 12h, 2weeks, 1month)"),
+    "systemd_size": _pattern(_SYSTEMD_SIZE, "must be a size: a number and an optional K, M, G or T (500M, 2G)"),
+    "nginx_size": _pattern(_NGINX_SIZE, "must be an nginx size: a number and an optional k, m or g (21m)"),
+    "nginx_time": _pattern(_NGINX_TIME, "must be an nginx time: a number and a unit ms, s, m, h, d (65s, 1d)"),
+    "nginx_rate": _pattern(_NGINX_RATE, "must be a request rate: a number of requests per second or minute (10r/s, 30r/m)"),
+    # Ansible's `serial`: a number of hosts or a percentage of them.
+    "batch": _pattern(_BATCH, 'must be a batch size (a positive number of hosts, or a percentage such as "25%")'),
 }
 
 
+@functools.lru_cache(maxsize=None)
 def _source(name, roots):
     """The first inventory or group_vars file that sets `name` (vault files
-    excepted: they cannot be read here), or None."""
+    excepted: they cannot be read here), or None. Cached: every bad item of a
+    list, and every host, asks for the same names in the same files."""
     pattern = re.compile(r"^\s*" + re.escape(name) + r"\s*:", re.MULTILINE)
     for root in roots:
         if not root or not os.path.exists(root):
@@ -236,7 +244,7 @@ def _source(name, roots):
 
 
 def _where(name, roots):
-    source = _source(name, roots)
+    source = _source(name, tuple(roots))
     return f"set in {source}" if source else "set on the command line or a role default"
 
 
@@ -301,34 +309,29 @@ def preflight_input_errors(checks, values, roots=()):
 def preflight_port_clashes(entries, values, group_names, roots=()):
     """Entries: {name: variable} or {label:, port: number}, with served_by
     (inventory groups whose hosts listen on it)."""
-    taken = {}
+    taken = {}  # port -> the entry that has it on this host
     errors = []
     for entry in entries:
-        if not set(entry.get("served_by", [])) & set(group_names) and "all" not in entry.get("served_by", []):
+        served_by = set(entry.get("served_by", []))
+        if not served_by & set(group_names) and "all" not in served_by:
             continue
         if "name" in entry:
             found, port = _lookup(values, entry["name"])
             if not found or not _is_int(port):
                 continue  # unset, or reported by preflight_input_errors
-            label = entry["name"]
         else:
-            port, label = entry["port"], entry["label"]
+            port = entry["port"]
         port = int(port)
-        if port in taken:
-            first = taken[port]
-            where = "; ".join(_where(n, roots) for n in (first, label) if "name" in _entry(entries, n))
-            errors.append(f"{label} and {first} both use port {port} on this host"
+        first = taken.setdefault(port, entry)
+        if first is not entry:
+            where = "; ".join(_where(e["name"], roots) for e in (first, entry) if "name" in e)
+            errors.append(f"{_label(entry)} and {_label(first)} both use port {port} on this host"
                           f"{' (' + where + ')' if where else ''}: give each service its own port.")
-        else:
-            taken[port] = label
     return errors
 
 
-def _entry(entries, label):
-    for entry in entries:
-        if entry.get("name", entry.get("label")) == label:
-            return entry
-    return {}
+def _label(entry):
+    return entry.get("name", entry.get("label"))
 
 
 class FilterModule:
