@@ -4,7 +4,7 @@ import redis
 from django.conf import settings
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
-from django.utils.html import escape
+from django.utils.html import format_html
 
 log = logging.getLogger(__name__)
 
@@ -63,4 +63,4 @@ LANDING = """<!doctype html>
 def landing(request):
     # The site root: what a browser sees first. Static text and the
     # release only; no database, so it answers while the tiers recover.
-    return HttpResponse(LANDING.format(release=escape(settings.APP_RELEASE)))
+    return HttpResponse(format_html(LANDING, release=settings.APP_RELEASE))
