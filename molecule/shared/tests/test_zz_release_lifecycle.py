@@ -5,15 +5,13 @@ Molecule host (last in the verify run: it changes the current release)."""
 import json
 import os
 import shutil
-import subprocess
 import time
 
 import pytest
 import wrk_load
+from runner import REPO, playbook
 
 APP = "wallet"
-REPO = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.path.abspath(os.path.join(os.path.dirname(__file__), "../../..")))
-INVENTORY = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "inventory")
 
 # The release mechanics are the same Ansible code on both Debian releases; to
 # keep CI inside its time budget they run on the first one (trixie) only.
@@ -22,15 +20,6 @@ pytestmark = [
     pytest.mark.skipif(os.environ.get("MOLECULE_DISTRO", "trixie") != "trixie",
                        reason="release lifecycle runs on trixie only (CI time)"),
 ]
-
-
-def playbook(name, *extra):
-    result = subprocess.run(
-        ["ansible-playbook", "-i", INVENTORY, f"playbooks/{name}", *extra],
-        cwd=REPO, capture_output=True, text=True, timeout=900,
-        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
-    )
-    return result.returncode, result.stdout + result.stderr
 
 
 def served_release(host):

@@ -1,0 +1,112 @@
+"""Configuration changes that break a service are rolled back. Each test runs
+a tier's playbook directly (so site.yml's preflight does not stop the bad
+value first) with an override that writes a file the service cannot use, then
+checks from outside: the run failed with a report naming the host, the file
+and the reason; the site serves; the file on the host is the previous one;
+no backup copy is left behind."""
+
+import os
+import time
+
+import pytest
+from runner import playbook
+
+pytestmark = pytest.mark.skipif(not os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY"), reason="needs a Molecule run")
+
+READYZ = "curl -ksS -o /dev/null -w '%{http_code}' --resolve localhost:443:127.0.0.1 https://localhost/readyz"
+NGINX_FILES = ["/etc/nginx/snippets/edge-proxy.conf", "/etc/nginx/sites-available/wallet.conf"]
+# A short gate: the bad changes below never pass it, however long it waits.
+FAST_GATE = ["-e", "config_guard_timeout=6"]
+
+
+def site_serves(host, within=20):
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if host.run(READYZ).stdout == "200":
+            return True
+        time.sleep(1)
+    return False
+
+
+def pg_conf(host):
+    version = host.run("ls /etc/postgresql").stdout.split()[0]
+    return f"/etc/postgresql/{version}/main/conf.d/60-ansible.conf"
+
+
+def failed_with_report(host, rc, out, changed_file, reason):
+    text = " ".join(out.split())
+    assert rc != 0, "the run succeeded with a configuration that breaks the service"
+    assert "CONFIGURATION ROLLED BACK on " + host.backend.get_hostname() in text, text[-3000:]
+    report = text[text.index("CONFIGURATION ROLLED BACK"):]
+    assert changed_file in report
+    assert reason in report, report[:1500]
+    assert "serves again on the previous configuration" in report, report[:1500]
+
+
+def no_backups_left(host, *dirs):
+    found = host.run("find %s -name '*~'" % " ".join(dirs)).stdout.split()
+    assert found == [], f"backup copies left behind: {found}"
+
+
+@pytest.fixture
+def web_host(host):
+    if "web" not in host.ansible.get_variables().get("group_names", []):
+        pytest.skip("not a web host")
+    assert site_serves(host, within=5), "the site does not serve before the test"
+    return host
+
+
+@pytest.fixture
+def db_host(web_host):
+    if "db" not in web_host.ansible.get_variables().get("group_names", []):
+        pytest.skip("not a db host")
+    return web_host
+
+
+def test_nginx_file_that_fails_nginx_t_is_put_back(web_host):
+    host = web_host
+    before = {path: host.file(path).content_string for path in NGINX_FILES}
+    rc, out = playbook("web.yml", *FAST_GATE, "-e", "nginx_proxy_read_timeout=65q")
+    failed_with_report(host, rc, out, "/etc/nginx/snippets/edge-proxy.conf",
+                       '"proxy_read_timeout" directive invalid value in /etc/nginx/snippets/edge-proxy.conf')
+    assert site_serves(host)
+    assert {path: host.file(path).content_string for path in NGINX_FILES} == before
+    no_backups_left(host, "/etc/nginx", "/etc/systemd/system/nginx.service.d")
+
+
+def test_nginx_change_that_stops_the_site_answering_is_put_back(web_host):
+    """nginx -t accepts an upstream on a port nothing listens on; the gate
+    (/readyz through Nginx) does not."""
+    host = web_host
+    before = host.file("/etc/nginx/sites-available/wallet.conf").content_string
+    rc, out = playbook("web.yml", *FAST_GATE, "-e", "app_gunicorn_port=8999")
+    failed_with_report(host, rc, out, "/etc/nginx/sites-available/wallet.conf", "answered 502")
+    assert site_serves(host)
+    assert host.file("/etc/nginx/sites-available/wallet.conf").content_string == before
+    no_backups_left(host, "/etc/nginx")
+
+
+def test_postgresql_value_it_rejects_is_put_back_before_a_reload(db_host):
+    host = db_host
+    conf = pg_conf(host)
+    before = host.file(conf).content_string
+    rc, out = playbook("data.yml", *FAST_GATE, "-e", '{"postgresql_settings": {"work_mem": "lots"}}')
+    failed_with_report(host, rc, out, conf, 'invalid value for parameter "work_mem"')
+    assert host.file(conf).content_string == before
+    assert host.run("pg_isready -q -h 127.0.0.1 -p 5432").rc == 0
+    assert site_serves(host)
+    no_backups_left(host, os.path.dirname(os.path.dirname(conf)))
+
+
+def test_postgresql_that_cannot_start_on_the_change_is_put_back(db_host):
+    """900 GB of shared_buffers is a valid value: the server only fails when
+    it restarts on it."""
+    host = db_host
+    conf = pg_conf(host)
+    before = host.file(conf).content_string
+    rc, out = playbook("data.yml", *FAST_GATE, "-e", "postgresql_shared_buffers_mb=900000")
+    failed_with_report(host, rc, out, conf, "Unable to restart service postgresql@")
+    assert host.file(conf).content_string == before
+    assert host.run("pg_isready -q -h 127.0.0.1 -p 5432").rc == 0
+    assert site_serves(host, within=30)
+    no_backups_left(host, os.path.dirname(os.path.dirname(conf)))
