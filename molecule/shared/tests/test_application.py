@@ -142,6 +142,48 @@ def test_killed_service_is_restarted_and_serves_again(host, unit):
     assert wait_for(back, timeout=10, interval=0.5), f"{unit} did not serve again within 10 s of SIGKILL"
 
 
+WATCHDOG = 15  # application_watchdog_sec
+
+
+def unit_property(host, unit, name):
+    return host.run(f"systemctl show -p {name} --value {unit}").stdout.strip()
+
+
+def test_every_service_keeps_its_watchdog_fed(host):
+    """Each unit has a watchdog, and its keep-alives arrive (systemd's
+    timestamp of the last one moves on) while it runs normally."""
+    before = {unit: unit_property(host, unit, "WatchdogTimestampMonotonic") for unit in UNITS}
+    assert {unit: unit_property(host, unit, "WatchdogUSec") for unit in UNITS} == {unit: f"{WATCHDOG}s" for unit in UNITS}
+    time.sleep(WATCHDOG / 3 + 1.5)
+    stale = [unit for unit in UNITS if unit_property(host, unit, "WatchdogTimestampMonotonic") in ("", "0", before[unit])]
+    assert stale == [], f"no keep-alive reached systemd from {stale}"
+
+
+def test_hung_services_are_restarted_by_their_watchdogs(host):
+    """SIGSTOP freezes each main process (it still exists: Restart= alone
+    would never notice); the watchdog aborts it and the unit starts again."""
+    since = host.run("date +%s").stdout.strip()
+    stopped = {unit: main_pid(host, unit) for unit in UNITS}
+    assert all(stopped.values())
+    for pid in stopped.values():
+        host.run(f"kill -STOP {pid}")
+    try:
+        def all_back():
+            return all(main_pid(host, unit) not in (0, pid) and host.service(unit).is_running
+                       for unit, pid in stopped.items())
+        wait_for(all_back, timeout=WATCHDOG + 20, interval=1)
+    finally:
+        for pid in stopped.values():
+            host.run(f"kill -CONT {pid}")
+    still = [unit for unit, pid in stopped.items() if main_pid(host, unit) in (0, pid)]
+    assert still == [], f"not restarted within {WATCHDOG + 20} s of hanging: {still}"
+    by_watchdog = [unit for unit in UNITS
+                   if "Watchdog timeout" in host.run(f"journalctl -u {unit} --since @{since} -o cat").stdout]
+    assert sorted(by_watchdog) == sorted(UNITS)
+    assert wait_for(lambda: http(host, "GET", GUNICORN + "/readyz")[0] == 200, timeout=20, interval=1)
+    assert wait_for(lambda: http(host, "GET", NODE_API + "/healthz")[0] == 200, timeout=20, interval=1)
+
+
 CONTAINER_NOTE = "# Containers: PrivateUsers= together with ProtectProc=invisible"
 
 
