@@ -5,6 +5,7 @@ checks from outside: the run failed with a report naming the host, the file
 and the reason; the site serves; the file on the host is the previous one;
 no backup copy is left behind."""
 
+import json
 import os
 import time
 
@@ -110,3 +111,27 @@ def test_postgresql_that_cannot_start_on_the_change_is_put_back(db_host):
     assert host.run("pg_isready -q -h 127.0.0.1 -p 5432").rc == 0
     assert site_serves(host, within=30)
     no_backups_left(host, os.path.dirname(os.path.dirname(conf)))
+
+
+def test_application_setting_that_stops_gunicorn_is_put_back(web_host):
+    """A unit change on the same release (no code to go back to): the
+    rollout's gate fails, the unit files go back, the release restarts on
+    them and the report says so."""
+    host = web_host
+    if "app" not in host.ansible.get_variables().get("group_names", []):
+        pytest.skip("not an app host")
+    unit = "/etc/systemd/system/wallet-gunicorn.service"
+    before = host.file(unit).content_string
+    # 8 MiB: a valid limit, and far too little for Gunicorn to import Django.
+    limits = {"gunicorn": "8M", "celery_worker": "512M", "celery_beat": "256M", "flower": "256M", "node": "256M"}
+    rc, out = playbook("app.yml", "-e", json.dumps({"application_memory_max": limits, "application_ready_timeout": 20}))
+    text = " ".join(out.split())
+    assert rc != 0, "the rollout succeeded with a memory limit Gunicorn cannot start in"
+    assert "ROLLOUT STOPPED at " + host.backend.get_hostname() in text, text[-3000:]
+    report = text[text.index("ROLLOUT STOPPED"):]
+    assert "Its configuration went back to the files it had (" in report and unit in report, report[:1500]
+    assert "and answers /readyz" in report, report[:1500]
+    assert host.file(unit).content_string == before
+    assert host.run("systemctl show -p MemoryMax --value wallet-gunicorn").stdout.strip() != str(8 * 1024 * 1024)
+    assert site_serves(host)
+    no_backups_left(host, "/etc/systemd/system", "/etc/wallet", "/usr/local/lib/wallet-watchdog")
