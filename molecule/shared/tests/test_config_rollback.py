@@ -135,3 +135,18 @@ def test_application_setting_that_stops_gunicorn_is_put_back(web_host):
     assert host.run("systemctl show -p MemoryMax --value wallet-gunicorn").stdout.strip() != str(8 * 1024 * 1024)
     assert site_serves(host)
     no_backups_left(host, "/etc/systemd/system", "/etc/wallet", "/usr/local/lib/wallet-watchdog")
+
+
+def test_redis_setting_it_refuses_is_put_back(web_host):
+    """Redis reads its file only at start: a value it refuses stops it; the
+    file goes back and Redis (the Celery broker) runs again."""
+    host = web_host
+    if "redis" not in host.ansible.get_variables().get("group_names", []):
+        pytest.skip("not a redis host")
+    before = host.file("/etc/redis/redis.conf").content_string
+    rc, out = playbook("data.yml", *FAST_GATE, "-e", "redis_tcp_keepalive=-5")
+    failed_with_report(host, rc, out, "/etc/redis/redis.conf", "Unable to restart service redis-server")
+    assert host.file("/etc/redis/redis.conf").content_string == before
+    assert host.service("redis-server").is_running
+    assert site_serves(host, within=30)
+    no_backups_left(host, "/etc/redis")

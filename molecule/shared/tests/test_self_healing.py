@@ -42,3 +42,17 @@ def test_stock_service_answers_within_10_s_of_sigkill(host, pattern):
             break
         time.sleep(0.25)
     assert answered is not None, f"{unit} did not answer within {DEADLINE} s of SIGKILL of {before}"
+
+
+@pytest.mark.parametrize("pattern", sorted(PROBES))
+def test_crash_loop_never_locks_the_service_out(host, pattern):
+    """No start-rate limit (a crash loop would otherwise leave the unit dead
+    for good), and a pause between attempts instead."""
+    if GROUPS[pattern] not in host.ansible.get_variables().get("group_names", []):
+        pytest.skip(f"not a {GROUPS[pattern]} host")
+    unit = host.run(f"systemctl list-units --plain --no-legend --type=service '{pattern}'").stdout.split()[0]
+    props = dict(line.split("=", 1) for line in host.run(
+        f"systemctl show -p StartLimitIntervalUSec,RestartUSec,Restart {unit}").stdout.split())
+    assert props["StartLimitIntervalUSec"] == "0", props
+    assert props["RestartUSec"] == "2s", props
+    assert props["Restart"] in ("on-failure", "always"), props
