@@ -137,6 +137,27 @@ def test_application_setting_that_stops_gunicorn_is_put_back(web_host):
     no_backups_left(host, "/etc/systemd/system", "/etc/wallet", "/usr/local/lib/wallet-watchdog")
 
 
+def test_unit_line_systemd_would_ignore_is_refused_before_it_is_installed(web_host):
+    """systemd logs and ignores a setting it cannot parse (the service would
+    run without its memory limit); systemd-analyze verify refuses the unit
+    before it replaces the installed one."""
+    host = web_host
+    if "app" not in host.ansible.get_variables().get("group_names", []):
+        pytest.skip("not an app host")
+    units = host.run("ls /etc/systemd/system/wallet-*.service").stdout.split()
+    before = {unit: host.file(unit).content_string for unit in units}
+    limits = {"gunicorn": "lots", "celery_worker": "300M", "celery_beat": "256M", "flower": "256M", "node": "256M"}
+    rc, out = playbook("app.yml", "-e", json.dumps({"application_memory_max": limits}))
+    text = " ".join(out.split())
+    assert rc != 0, "a unit with an unparseable MemoryMax was installed"
+    assert "Invalid memory limit 'lots'" in text, text[-3000:]
+    # The other units this run rewrote (the Celery worker's limit) went back too.
+    assert "Configuration put back on " + host.backend.get_hostname() in text, text[-3000:]
+    assert {unit: host.file(unit).content_string for unit in units} == before
+    assert site_serves(host)
+    no_backups_left(host, "/etc/systemd/system")
+
+
 def test_redis_setting_it_refuses_is_put_back(web_host):
     """Redis reads its file only at start: a value it refuses stops it; the
     file goes back and Redis (the Celery broker) runs again."""
