@@ -10,7 +10,7 @@ import datetime
 import json
 import os
 import shlex
-import subprocess
+import sys
 import time
 import uuid
 
@@ -29,7 +29,8 @@ METRIC_FILE = f"/var/lib/prometheus/node-exporter/{APP}_backup.prom"
 KEEP_LAST, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY = 3, 7, 4, 6
 API = "http://127.0.0.1:8000"
 REPO = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.path.abspath(os.path.join(os.path.dirname(__file__), "../../..")))
-INVENTORY = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "inventory")
+sys.path.insert(0, os.path.join(REPO, "molecule", "shared", "tests"))
+from runner import playbook  # noqa: E402  (shared with the all-in-one scenario)
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY"), reason="needs a Molecule run"
@@ -48,15 +49,6 @@ def aio():
 @pytest.fixture(scope="module")
 def store():
     return _host("backup-store")
-
-
-def playbook(name, *extra):
-    result = subprocess.run(
-        ["ansible-playbook", "-i", INVENTORY, f"playbooks/{name}", *extra],
-        cwd=REPO, capture_output=True, text=True, timeout=900,
-        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
-    )
-    return result.returncode, result.stdout + result.stderr
 
 
 def cron_command(host):

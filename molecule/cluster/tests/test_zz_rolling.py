@@ -7,7 +7,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 import uuid
@@ -17,21 +16,16 @@ import pytest
 from conftest import APP, EDGE, EDGE_HOST_HEADER, REPO, get_host
 
 sys.path.insert(0, os.path.join(REPO, "molecule", "shared", "tests"))
-import wrk_load  # noqa: E402  (shared with the all-in-one scenario)
+import runner  # noqa: E402  (shared with the all-in-one scenario)
+import wrk_load  # noqa: E402
 
-INVENTORY = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "inventory")
 APP_HOSTS = ["cluster-app1", "cluster-app2"]
 
 pytestmark = pytest.mark.skipif(not os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY"), reason="needs a Molecule run")
 
 
 def playbook(name, *extra):
-    result = subprocess.run(
-        ["ansible-playbook", "-i", INVENTORY, f"playbooks/{name}", *extra],
-        cwd=REPO, capture_output=True, text=True, timeout=1800,
-        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
-    )
-    return result.returncode, result.stdout + result.stderr
+    return runner.playbook(name, *extra, timeout=1800)
 
 
 def served_release(host):

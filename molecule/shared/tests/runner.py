@@ -8,11 +8,11 @@ REPO = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.path.abspath(os.path.join
 INVENTORY = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "inventory")
 
 
-def playbook(name, *extra):
+def playbook(name, *extra, timeout=900):
     """Run playbooks/<name>; (return code, stdout + stderr)."""
     result = subprocess.run(
         ["ansible-playbook", "-i", INVENTORY, f"playbooks/{name}", *extra],
-        cwd=REPO, capture_output=True, text=True, timeout=900,
+        cwd=REPO, capture_output=True, text=True, timeout=timeout,
         env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
     )
     return result.returncode, result.stdout + result.stderr

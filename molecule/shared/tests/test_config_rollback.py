@@ -87,26 +87,18 @@ def test_nginx_change_that_stops_the_site_answering_is_put_back(web_host):
     no_backups_left(host, "/etc/nginx")
 
 
-def test_postgresql_value_it_rejects_is_put_back_before_a_reload(db_host):
+@pytest.mark.parametrize("override, reason", [
+    # Refused by the server's parser (postgres -C) before any reload.
+    ('{"postgresql_settings": {"work_mem": "lots"}}', 'invalid value for parameter "work_mem"'),
+    # 900 GB of shared_buffers is a valid value: only the restart fails.
+    ("postgresql_shared_buffers_mb=900000", "Unable to restart service postgresql@"),
+], ids=["value-the-parser-refuses", "restart-that-cannot-succeed"])
+def test_postgresql_change_that_breaks_it_is_put_back(db_host, override, reason):
     host = db_host
     conf = pg_conf(host)
     before = host.file(conf).content_string
-    rc, out = playbook("data.yml", *FAST_GATE, "-e", '{"postgresql_settings": {"work_mem": "lots"}}')
-    failed_with_report(host, rc, out, conf, 'invalid value for parameter "work_mem"')
-    assert host.file(conf).content_string == before
-    assert host.run("pg_isready -q -h 127.0.0.1 -p 5432").rc == 0
-    assert site_serves(host)
-    no_backups_left(host, os.path.dirname(os.path.dirname(conf)))
-
-
-def test_postgresql_that_cannot_start_on_the_change_is_put_back(db_host):
-    """900 GB of shared_buffers is a valid value: the server only fails when
-    it restarts on it."""
-    host = db_host
-    conf = pg_conf(host)
-    before = host.file(conf).content_string
-    rc, out = playbook("data.yml", *FAST_GATE, "-e", "postgresql_shared_buffers_mb=900000")
-    failed_with_report(host, rc, out, conf, "Unable to restart service postgresql@")
+    rc, out = playbook("data.yml", *FAST_GATE, "-e", override)
+    failed_with_report(host, rc, out, conf, reason)
     assert host.file(conf).content_string == before
     assert host.run("pg_isready -q -h 127.0.0.1 -p 5432").rc == 0
     assert site_serves(host, within=30)
