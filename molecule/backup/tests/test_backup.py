@@ -30,7 +30,7 @@ KEEP_LAST, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY = 3, 7, 4, 6
 API = "http://127.0.0.1:8000"
 REPO = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.path.abspath(os.path.join(os.path.dirname(__file__), "../../..")))
 sys.path.insert(0, os.path.join(REPO, "molecule", "shared", "tests"))
-from runner import playbook  # noqa: E402  (shared with the all-in-one scenario)
+from estate import playbook  # noqa: E402  (shared with the all-in-one scenario)
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY"), reason="needs a Molecule run"

@@ -8,35 +8,25 @@ import os
 import re
 import shlex
 import subprocess
-import time
+import sys
 
 import pytest
 import testinfra
-import yaml
 
 APP = "wallet"
 REPO = os.environ.get(
     "MOLECULE_PROJECT_DIRECTORY", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 )
-VAULT = os.path.join(REPO, "molecule", "shared", "group_vars", "molecule", "vault.yml")
+sys.path.insert(0, os.path.join(REPO, "molecule", "shared", "tests"))
+import estate  # noqa: E402  (the scenarios' test library)
+from estate import wait_for  # noqa: E402,F401  (the cluster's tests import it from here)
+
 # Nginx on the web host, as a browser reaches it (self-signed certificate).
 EDGE = "https://127.0.0.1"
 EDGE_HOST_HEADER = "localhost"
 
 def get_host(name):
     return testinfra.get_host(f"ansible://{name}?ansible_inventory={os.environ['MOLECULE_INVENTORY_FILE']}")
-
-
-def wait_for(predicate, timeout=60, interval=2):
-    """The first truthy value of predicate() within timeout, else the last one."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    return last
 
 
 # --- The inventory -----------------------------------------------------------------
@@ -81,8 +71,7 @@ def addresses(hosts):
 
 @pytest.fixture(scope="session")
 def secrets():
-    with open(VAULT, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    return estate.secrets()
 
 
 # One fixture per host of the estate.

@@ -12,11 +12,10 @@ import time
 import uuid
 
 import pytest
-
 from conftest import APP, EDGE, EDGE_HOST_HEADER, REPO, get_host
 
 sys.path.insert(0, os.path.join(REPO, "molecule", "shared", "tests"))
-import runner  # noqa: E402  (shared with the all-in-one scenario)
+import estate  # noqa: E402  (shared with the all-in-one scenario)
 import wrk_load  # noqa: E402
 
 APP_HOSTS = ["cluster-app1", "cluster-app2"]
@@ -25,7 +24,7 @@ pytestmark = pytest.mark.skipif(not os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY
 
 
 def playbook(name, *extra):
-    return runner.playbook(name, *extra, timeout=1800)
+    return estate.playbook(name, *extra, timeout=1800)
 
 
 def served_release(host):

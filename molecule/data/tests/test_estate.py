@@ -6,15 +6,17 @@ groups call for, and SSH survives enabling the firewall."""
 import os
 import re
 import subprocess
+import sys
 import time
 
 import pytest
 import testinfra
-import yaml
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "shared", "tests"))
+import estate  # noqa: E402  (the scenarios' test library)
 
 APP = "wallet"
 DB_PORT, REDIS_PORT = 5432, 6379
-VAULT = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "group_vars", "molecule", "vault.yml")
 
 
 def _host(name):
@@ -38,8 +40,7 @@ def outsider():
 
 @pytest.fixture(scope="module")
 def secrets():
-    with open(VAULT, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    return estate.secrets()
 
 
 def address(host):

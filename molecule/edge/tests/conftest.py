@@ -1,8 +1,12 @@
 """Helpers for the edge scenario: every request is made inside the test host."""
 
-import shlex
+import os
+import sys
 
 import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "shared", "tests"))
+import estate  # noqa: E402  (the scenarios' test library)
 
 SITE = "edge.test"
 
@@ -12,30 +16,14 @@ class Edge:
         self.host = host
 
     def curl(self, url, *args, name=SITE, check=True):
-        """curl inside the host with the site's name resolving to 127.0.0.1.
+        """curl inside the host, trusting only pebble's chain.
 
         Returns (http_code, headers_text, body, curl_exit_status)."""
-        cmd = (
-            "curl -sS -o /tmp/edge-body -D /tmp/edge-headers -w '%{http_code}' --max-time 20 "
-            f"--cacert /tmp/edge-ca.pem --resolve {name}:443:127.0.0.1 --resolve {name}:80:127.0.0.1 "
-            + " ".join(shlex.quote(a) for a in args)
-            + " "
-            + shlex.quote(url)
-        )
-        result = self.host.run(cmd)
-        if check:
-            assert result.rc == 0, result.stderr
-        headers = self.host.run("cat /tmp/edge-headers 2>/dev/null").stdout
-        body = self.host.run("cat /tmp/edge-body 2>/dev/null").stdout
-        return result.stdout.strip(), headers, body, result.rc
+        return estate.curl(self.host, url, *args, name=name, cacert="/tmp/edge-ca.pem", timeout=20, check=check)
 
-    def header(self, headers, name):
-        values = [
-            line.split(":", 1)[1].strip()
-            for line in headers.splitlines()
-            if line.lower().startswith(name.lower() + ":")
-        ]
-        return values
+    @staticmethod
+    def header(headers, name):
+        return estate.header(headers, name)
 
     def served_certificate(self, name=SITE):
         """PEM of the certificate nginx presents for name."""

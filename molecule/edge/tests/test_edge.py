@@ -10,7 +10,6 @@ import re
 import time
 
 import pytest
-
 from conftest import SITE
 
 URL = f"https://{SITE}"
@@ -115,7 +114,7 @@ def test_certificate_was_issued_by_pebble_for_all_names(edge, host):
         " | openssl x509 -noout -ext subjectAltName"
     ).stdout
     assert f"DNS:{SITE}" in sans and f"DNS:www.{SITE}" in sans, sans
-    lineage = host.file(f"/etc/letsencrypt/live/wallet/fullchain.pem")
+    lineage = host.file("/etc/letsencrypt/live/wallet/fullchain.pem")
     assert lineage.exists
     assert host.file("/etc/ssl/sites/wallet/fullchain.pem").is_symlink
 

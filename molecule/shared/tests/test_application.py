@@ -6,6 +6,7 @@ import re
 import time
 
 import pytest
+from estate import main_pid, wait_for
 
 APP = "wallet"
 GUNICORN = "http://127.0.0.1:8000"
@@ -13,17 +14,6 @@ NODE_API = "http://127.0.0.1:3001"
 PYTHON_UNITS = [f"{APP}-gunicorn", f"{APP}-celery-worker", f"{APP}-celery-beat", f"{APP}-flower"]
 NODE_UNITS = [f"{APP}-node-api", f"{APP}-node-payout-worker", f"{APP}-node-deposit-monitor"]
 UNITS = PYTHON_UNITS + NODE_UNITS
-
-
-def wait_for(predicate, timeout=60, interval=2):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    return last
 
 
 def http(host, method, url, token=None, data=None):
@@ -119,10 +109,6 @@ def test_deposit_from_the_monitor_appears_in_django(host, token):
         return body.get("count", 0) if isinstance(body, dict) else len(body)
 
     assert wait_for(lambda: deposits() > 0, timeout=60), "no deposit reached Django"
-
-
-def main_pid(host, unit):
-    return int(host.run(f"systemctl show -p MainPID --value {unit}").stdout.strip() or 0)
 
 
 @pytest.mark.parametrize("unit", UNITS)

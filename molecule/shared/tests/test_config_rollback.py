@@ -10,7 +10,7 @@ import os
 import time
 
 import pytest
-from runner import playbook
+from estate import playbook
 
 pytestmark = pytest.mark.skipif(not os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY"), reason="needs a Molecule run")
 

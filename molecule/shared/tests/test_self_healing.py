@@ -7,6 +7,7 @@ units are covered by test_application.py."""
 import time
 
 import pytest
+from estate import main_pid
 
 DEADLINE = 10  # seconds from the kill to an answer
 
@@ -17,10 +18,6 @@ PROBES = {
     "redis-server.service": "timeout 2 bash -c 'exec 3<>/dev/tcp/127.0.0.1/6379; printf \"PING\\r\\n\" >&3; head -c 1 <&3' | grep -q .",
 }
 GROUPS = {"nginx.service": "web", "postgresql@*-main.service": "db", "redis-server.service": "redis"}
-
-
-def main_pid(host, unit):
-    return int(host.run(f"systemctl show -p MainPID --value {unit}").stdout.strip() or 0)
 
 
 @pytest.mark.parametrize("pattern", sorted(PROBES))

@@ -6,8 +6,10 @@ the app through `wallet-manage` (manage.py as the app user, from the app tier).
 """
 
 import json
-import shlex
 import uuid
+
+import estate
+from estate import header
 
 SITE = "localhost"
 URL = f"https://{SITE}"
@@ -15,28 +17,7 @@ URL = f"https://{SITE}"
 
 def curl(host, url, *args):
     """(status, headers, body) of a request made inside the host."""
-    cmd = (
-        "curl -sS -k -o /tmp/web-body -D /tmp/web-headers -w '%{http_code}' --max-time 60 "
-        f"--resolve {SITE}:443:127.0.0.1 --resolve {SITE}:80:127.0.0.1 "
-        + " ".join(shlex.quote(a) for a in args)
-        + " "
-        + shlex.quote(url)
-    )
-    result = host.run(cmd)
-    assert result.rc == 0, result.stderr
-    return (
-        result.stdout.strip(),
-        host.run("cat /tmp/web-headers").stdout,
-        host.run("cat /tmp/web-body").stdout,
-    )
-
-
-def header(headers, name):
-    return [
-        line.split(":", 1)[1].strip()
-        for line in headers.splitlines()
-        if line.lower().startswith(name.lower() + ":")
-    ]
+    return estate.curl(host, url, *args, name=SITE)[:3]
 
 
 def test_web_http_redirects_to_https(host):

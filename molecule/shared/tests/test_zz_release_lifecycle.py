@@ -9,7 +9,7 @@ import time
 
 import pytest
 import wrk_load
-from runner import REPO, playbook
+from estate import REPO, playbook
 
 APP = "wallet"
 

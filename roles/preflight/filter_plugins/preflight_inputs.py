@@ -220,7 +220,7 @@ KINDS = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _source(name, roots):
     """The first inventory or group_vars file that sets `name` (vault files
     excepted: they cannot be read here), or None. Cached: every bad item of a
