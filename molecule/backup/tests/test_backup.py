@@ -30,7 +30,7 @@ KEEP_LAST, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY = 3, 7, 4, 6
 API = "http://127.0.0.1:8000"
 REPO = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.path.abspath(os.path.join(os.path.dirname(__file__), "../../..")))
 sys.path.insert(0, os.path.join(REPO, "molecule", "shared", "tests"))
-from estate import playbook  # noqa: E402  (shared with the all-in-one scenario)
+from estate import api_token, playbook  # noqa: E402  (shared with the all-in-one scenario)
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY"), reason="needs a Molecule run"
@@ -130,7 +130,7 @@ def test_each_run_is_in_the_journal(aio):
 
 @pytest.fixture(scope="module")
 def token(aio):
-    return aio.check_output(f"/usr/local/bin/{APP}-manage create_api_token drill").strip().splitlines()[-1]
+    return api_token(aio, APP, "drill")
 
 
 def test_restore_drill_brings_back_rows_and_the_upload(aio, token):

@@ -141,9 +141,7 @@ def edge(web, method, path, token=None, data=None):
 
 @pytest.fixture(scope="session")
 def token(app1):
-    result = app1.run(f"/usr/local/bin/{APP}-manage create_api_token molecule-cluster </dev/null")
-    assert result.rc == 0, result.stderr
-    return result.stdout.strip().splitlines()[-1]
+    return estate.api_token(app1, APP, "molecule-cluster")
 
 
 # --- UFW ---------------------------------------------------------------------------

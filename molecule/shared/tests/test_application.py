@@ -6,7 +6,7 @@ import re
 import time
 
 import pytest
-from estate import main_pid, wait_for
+from estate import api_token, main_pid, wait_for
 
 APP = "wallet"
 GUNICORN = "http://127.0.0.1:8000"
@@ -36,9 +36,7 @@ def http(host, method, url, token=None, data=None):
 
 @pytest.fixture(scope="module")
 def token(host):
-    result = host.run(f"/usr/local/bin/{APP}-manage create_api_token molecule-smoke </dev/null")
-    assert result.rc == 0, result.stderr
-    return result.stdout.strip().splitlines()[-1]
+    return api_token(host, APP, "molecule-smoke")
 
 
 @pytest.mark.parametrize("unit", UNITS)
