@@ -1,0 +1,42 @@
+"""Unit tests of plugins/filter/estate.py: the estate's wiring derived from
+the inventory (Nginx upstreams, PostgreSQL connection sizing, backup clients)."""
+
+import importlib.util
+from pathlib import Path
+
+_PATH = Path(__file__).resolve().parents[2] / "plugins/filter/estate.py"
+_spec = importlib.util.spec_from_file_location("estate", _PATH)
+estate = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(estate)
+
+SIZING = {"app_gunicorn_workers": 2, "app_gunicorn_threads": "4", "app_celery_concurrency": 3}
+HOSTVARS = {
+    "web1": {"estate_address": "10.0.0.1", **SIZING},
+    "app1": {"estate_address": "10.0.0.5", **SIZING, "backup_ssh_public_key": "ssh-ed25519 AAA app1"},
+    "app2": {"estate_address": "10.0.0.6", **SIZING, "app_gunicorn_workers": "3"},
+    "db1": {"estate_address": "10.0.0.2", **SIZING, "backup_ssh_public_key": "ssh-ed25519 AAA db1"},
+}
+
+
+def test_upstreams_are_each_hosts_address_and_loopback_for_itself():
+    assert estate.estate_upstreams(["app1", "app2"], HOSTVARS, "web1", 8000) == ["10.0.0.5:8000", "10.0.0.6:8000"]
+    assert estate.estate_upstreams(["app1", "app2"], HOSTVARS, "app2", "8000") == ["10.0.0.5:8000", "127.0.0.1:8000"]
+    assert estate.estate_upstreams([], HOSTVARS, "web1", 8000) == []
+
+
+def test_db_connections_add_up_every_tier():
+    groups = {"app": ["app1", "app2"], "worker": ["app1"], "scheduler": ["db1"]}
+    # app1: 2*2*4, app2: 2*3*4, worker app1: 3, scheduler: 2
+    assert estate.estate_db_connections(groups, HOSTVARS) == 16 + 24 + 3 + 2
+
+
+def test_db_connections_of_an_estate_without_tiers_is_zero():
+    assert estate.estate_db_connections({"db": ["db1"]}, HOSTVARS) == 0
+
+
+def test_backup_clients_are_hosts_with_a_key_once_each():
+    hosts = ["db1", "app1", "app2", "db1", "app1"]
+    assert estate.estate_backup_clients(hosts, HOSTVARS) == [
+        {"name": "db1", "public_key": "ssh-ed25519 AAA db1"},
+        {"name": "app1", "public_key": "ssh-ed25519 AAA app1"},
+    ]
