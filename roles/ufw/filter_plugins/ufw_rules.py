@@ -82,9 +82,9 @@ def _serves(service, group_names):
     return bool(set(service.get("served_by") or []) & set(group_names))
 
 
-def ufw_service_rules(services, inventory_hostname, group_names, groups, hostvars):
+def ufw_service_rules(services, inventory_hostname, group_names, groups, hostvars, address_var="estate_address"):
     """For each service this host serves, one rule per source: `any` for
-    world services, else the estate_address of every other host of the
+    world services, else the address (hostvars[h][address_var]) of every other host of the
     `from` groups (a host reaching itself goes over loopback, which UFW
     always accepts), plus literal `sources`."""
     rules = []
@@ -95,7 +95,7 @@ def ufw_service_rules(services, inventory_hostname, group_names, groups, hostvar
             sources = ["any"]
         else:
             sources = [
-                hostvars[h]["estate_address"]
+                hostvars[h][address_var]
                 for g in service.get("from") or []
                 for h in groups.get(g) or []
                 if h != inventory_hostname
