@@ -19,7 +19,9 @@ REPO = os.environ.get(
 )
 sys.path.insert(0, os.path.join(REPO, "molecule", "shared", "tests"))
 import estate  # noqa: E402  (the scenarios' test library)
-from estate import wait_for  # noqa: E402,F401  (the cluster's tests import it from here)
+
+# The stages (pytest hooks), and wait_for, which the cluster's tests import from here.
+from estate import pytest_collection_modifyitems, pytest_configure, wait_for  # noqa: E402,F401
 
 # Nginx on the web host, as a browser reaches it (self-signed certificate).
 EDGE = "https://127.0.0.1"

@@ -76,3 +76,15 @@ def header(headers, name):
         for line in headers.splitlines()
         if line.lower().startswith(name.lower() + ":")
     ]
+
+
+# The verify run's stages: a test module marked `state_changing` (it deploys,
+# rolls back or replaces what the other tests look at) runs after every other
+# test of the scenario, in file order. A scenario's conftest.py imports these
+# two hooks.
+def pytest_configure(config):
+    config.addinivalue_line("markers", "state_changing: changes what other tests observe; runs after them")
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: item.get_closest_marker("state_changing") is not None)

@@ -1,6 +1,7 @@
 """Releases from the operator's side: deploy a second release, survive a broken
 one, roll back, deploy from git. Runs the real operator playbooks against the
-Molecule host (last in the verify run: it changes the current release)."""
+Molecule host (marked state_changing, so it runs after the other tests: it
+changes the current release)."""
 
 import json
 import os
@@ -16,6 +17,7 @@ APP = "wallet"
 # The release mechanics are the same Ansible code on both Debian releases; to
 # keep CI inside its time budget they run on the first one (trixie) only.
 pytestmark = [
+    pytest.mark.state_changing,
     pytest.mark.skipif(not os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY"), reason="needs a Molecule run"),
     pytest.mark.skipif(os.environ.get("MOLECULE_DISTRO", "trixie") != "trixie",
                        reason="release lifecycle runs on trixie only (CI time)"),

@@ -1,7 +1,8 @@
 """Rolling deploys on the cluster, from the operator's side: the real
 deploy.yml and rollback.yml under a steady load through Nginx on the web host
 (a real load generator, wrk), and a release that fails its health check.
-Runs last (test_zz_*): it changes the releases the hosts run."""
+Marked state_changing, so it runs after the other tests: it changes the
+releases the hosts run."""
 
 import json
 import os
@@ -20,7 +21,10 @@ import wrk_load  # noqa: E402
 
 APP_HOSTS = ["cluster-app1", "cluster-app2"]
 
-pytestmark = pytest.mark.skipif(not os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY"), reason="needs a Molecule run")
+pytestmark = [
+    pytest.mark.state_changing,
+    pytest.mark.skipif(not os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY"), reason="needs a Molecule run"),
+]
 
 
 def playbook(name, *extra):
