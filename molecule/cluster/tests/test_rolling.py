@@ -84,7 +84,7 @@ def first_release(app_hosts):
 
 
 def no_drained_upstreams(web):
-    return "down;" not in web.check_output(f"cat /etc/nginx/sites-available/{APP}.conf")
+    return "down;" not in web.check_output(f"cat /etc/nginx/upstreams/{APP}.conf")
 
 
 def test_rolling_deploy_under_load_fails_no_request(web, app_hosts, first_release, tmp_path):

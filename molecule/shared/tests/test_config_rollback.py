@@ -15,7 +15,9 @@ from estate import playbook
 pytestmark = pytest.mark.skipif(not os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY"), reason="needs a Molecule run")
 
 READYZ = "curl -ksS -o /dev/null -w '%{http_code}' --resolve localhost:443:127.0.0.1 https://localhost/readyz"
-NGINX_FILES = ["/etc/nginx/snippets/edge-proxy.conf", "/etc/nginx/sites-available/wallet.conf"]
+NGINX_SITE = "/etc/nginx/sites-available/wallet.conf"
+NGINX_UPSTREAMS = "/etc/nginx/upstreams/wallet.conf"
+NGINX_FILES = ["/etc/nginx/snippets/edge-proxy.conf", NGINX_SITE, NGINX_UPSTREAMS]
 # A short gate: the bad changes below never pass it, however long it waits.
 FAST_GATE = ["-e", "config_guard_timeout=6"]
 
@@ -79,11 +81,11 @@ def test_nginx_change_that_stops_the_site_answering_is_put_back(web_host):
     """nginx -t accepts an upstream on a port nothing listens on; the gate
     (/readyz through Nginx) does not."""
     host = web_host
-    before = host.file("/etc/nginx/sites-available/wallet.conf").content_string
+    before = {path: host.file(path).content_string for path in NGINX_FILES}
     rc, out = playbook("web.yml", *FAST_GATE, "-e", "app_gunicorn_port=8999")
-    failed_with_report(host, rc, out, "/etc/nginx/sites-available/wallet.conf", "answered 502")
+    failed_with_report(host, rc, out, NGINX_UPSTREAMS, "answered 502")
     assert site_serves(host)
-    assert host.file("/etc/nginx/sites-available/wallet.conf").content_string == before
+    assert {path: host.file(path).content_string for path in NGINX_FILES} == before
     no_backups_left(host, "/etc/nginx")
 
 
