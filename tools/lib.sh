@@ -80,7 +80,9 @@ ensure_venv() {
   local req="$REPO_ROOT/requirements.txt" stamp="$VENV/.requirements.sha256" want
   want="$(sha256sum "$req" | cut -d' ' -f1)"
   if [ -x "$VENV/bin/ansible-playbook" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then return 0; fi
-  python3 -m venv --help >/dev/null 2>&1 && python3 -c 'import ensurepip' 2>/dev/null || apt_install python3-venv
+  if ! { python3 -m venv --help >/dev/null 2>&1 && python3 -c 'import ensurepip' 2>/dev/null; }; then
+    apt_install python3-venv
+  fi
   log "Creating the tool venv in $VENV"
   python3 -m venv "$VENV"
   # (grep drops the noise of this machine's pip.conf pointing at absent local indexes)
