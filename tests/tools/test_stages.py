@@ -31,3 +31,19 @@ def test_the_scenarios_that_change_state_load_the_stages():
     for test in (root / "shared/tests/test_release_lifecycle.py", root / "cluster/tests/test_rolling.py"):
         assert "pytest.mark.state_changing" in test.read_text(), test
     assert not list(root.glob("*/tests/test_zz_*.py")), "order tests by the state_changing marker, not by file name"
+
+
+def test_the_scenarios_read_the_app_name_from_the_inventory():
+    import re
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    name = yaml.safe_load((root / "group_vars/all/main.yml").read_text())["app_name"]
+    assert estate.APP == name
+    # The name as a literal (a word of its own, not the app's node-<name> directory).
+    literal = re.compile(r"(?<![\w-])%s(?![\w])" % re.escape(name))
+    offenders = [f"{path.relative_to(root)}:{n}" for path in sorted((root / "molecule").glob("*/tests/*.py"))
+                 if not path.is_symlink()
+                 for n, line in enumerate(path.read_text().splitlines(), 1) if literal.search(line)]
+    assert offenders == [], "use estate.APP instead of the literal app name: " + ", ".join(offenders)

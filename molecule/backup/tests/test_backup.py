@@ -17,7 +17,10 @@ import uuid
 import pytest
 import testinfra
 
-APP = "wallet"
+REPO = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.path.abspath(os.path.join(os.path.dirname(__file__), "../../..")))
+sys.path.insert(0, os.path.join(REPO, "molecule", "shared", "tests"))
+from estate import APP, api_token, playbook  # noqa: E402  (shared with the all-in-one scenario)
+
 BACKUP_DIR = f"/var/backups/{APP}"
 SETS = f"{BACKUP_DIR}/sets"
 SCRIPT = f"/usr/local/sbin/{APP}-backup"
@@ -28,9 +31,6 @@ STORE_DIR = f"/var/backups/{APP}-store"
 METRIC_FILE = f"/var/lib/prometheus/node-exporter/{APP}_backup.prom"
 KEEP_LAST, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY = 3, 7, 4, 6
 API = "http://127.0.0.1:8000"
-REPO = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.path.abspath(os.path.join(os.path.dirname(__file__), "../../..")))
-sys.path.insert(0, os.path.join(REPO, "molecule", "shared", "tests"))
-from estate import api_token, playbook  # noqa: E402  (shared with the all-in-one scenario)
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY"), reason="needs a Molecule run"
@@ -104,7 +104,7 @@ def test_cron_job_writes_a_set_only_the_backup_user_can_read(aio):
     assert len(new) == 1
     directory = f"{SETS}/{new[0]}"
     names = aio.file(directory).listdir()
-    assert {"db-wallet.dump", "files-media.tar.gz", "SHA256SUMS", "manifest.json"} <= set(names)
+    assert {f"db-{APP}.dump", "files-media.tar.gz", "SHA256SUMS", "manifest.json"} <= set(names)
     assert aio.file(directory).user == BACKUP_USER and aio.file(directory).mode == 0o700
     for name in names:
         f = aio.file(f"{directory}/{name}")
@@ -113,10 +113,10 @@ def test_cron_job_writes_a_set_only_the_backup_user_can_read(aio):
     assert manifest["postgresql_version"].split(".")[0] == "17"
     assert manifest["release"] == aio.file(f"/srv/{APP}/current/RELEASE").content_string.strip()
     dump = next(f for f in manifest["files"] if f["kind"] == "postgresql")
-    assert dump["database"] == APP and dump["size"] == aio.file(f"{directory}/db-wallet.dump").size
+    assert dump["database"] == APP and dump["size"] == aio.file(f"{directory}/db-{APP}.dump").size
     assert aio.run(f"cd {directory} && sha256sum -c SHA256SUMS").rc == 0
     # A compressed custom-format archive that pg_restore can read.
-    listing = aio.check_output(f"pg_restore --list {directory}/db-wallet.dump")
+    listing = aio.check_output(f"pg_restore --list {directory}/db-{APP}.dump")
     assert "Format: CUSTOM" in listing
     assert "Compression: 0" not in listing and "Compression: none" not in listing
 
@@ -193,7 +193,7 @@ def test_truncated_dump_is_not_the_newest_good_backup(aio):
     assert result.rc == 0, result.stderr
     newest = latest_good(aio)
     assert newest != good
-    dump = f"{SETS}/{newest}/db-wallet.dump"
+    dump = f"{SETS}/{newest}/db-{APP}.dump"
     aio.check_output(f"truncate -s $(( $(stat -c %s {dump}) / 2 )) {dump}")
     assert latest_good(aio) == good
     assert f"{newest} BAD" in aio.check_output(f"{SCRIPT} list")
@@ -234,10 +234,10 @@ def test_failed_run_exits_non_zero_and_leaves_the_metric_and_sets(aio):
 
 def test_the_newest_set_arrives_on_the_store(aio, store):
     newest = latest_good(aio)
-    remote = f"{STORE_DIR}/backup-aio/{newest}/db-wallet.dump"
+    remote = f"{STORE_DIR}/backup-aio/{newest}/db-{APP}.dump"
     assert store.file(remote).exists
     assert store.file(remote).user == STORE_USER and store.file(remote).mode == 0o600
-    local_sum = aio.check_output(f"sha256sum {SETS}/{newest}/db-wallet.dump").split()[0]
+    local_sum = aio.check_output(f"sha256sum {SETS}/{newest}/db-{APP}.dump").split()[0]
     assert store.check_output(f"sha256sum {remote}").split()[0] == local_sum
 
 

@@ -13,7 +13,6 @@ import sys
 import pytest
 import testinfra
 
-APP = "wallet"
 REPO = os.environ.get(
     "MOLECULE_PROJECT_DIRECTORY", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 )
@@ -21,7 +20,7 @@ sys.path.insert(0, os.path.join(REPO, "molecule", "shared", "tests"))
 import estate  # noqa: E402  (the scenarios' test library)
 
 # The stages (pytest hooks), and wait_for, which the cluster's tests import from here.
-from estate import pytest_collection_modifyitems, pytest_configure, wait_for  # noqa: E402,F401
+from estate import APP, pytest_collection_modifyitems, pytest_configure, wait_for  # noqa: E402,F401
 
 # Nginx on the web host, as a browser reaches it (self-signed certificate).
 EDGE = "https://127.0.0.1"

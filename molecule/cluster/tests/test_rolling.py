@@ -33,7 +33,7 @@ def playbook(name, *extra):
 
 def served_release(host):
     """What the host's own Gunicorn answers at /version."""
-    address = host.check_output("systemctl show -P Listen wallet-gunicorn.socket").split()[0]
+    address = host.check_output(f"systemctl show -P Listen {APP}-gunicorn.socket").split()[0]
     out = host.run(f"curl -s --max-time 10 http://{address}/version").stdout
     return json.loads(out)["release"]
 

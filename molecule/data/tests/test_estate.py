@@ -14,8 +14,8 @@ import testinfra
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "shared", "tests"))
 import estate  # noqa: E402  (the scenarios' test library)
+from estate import APP  # noqa: E402
 
-APP = "wallet"
 DB_PORT, REDIS_PORT = 5432, 6379
 
 

@@ -11,9 +11,10 @@ import time
 
 import pytest
 from conftest import SITE
+from estate import APP
 
 URL = f"https://{SITE}"
-STATIC = "/srv/wallet/current/static/edge"
+STATIC = f"/srv/{APP}/current/static/edge"
 
 
 def test_http_redirects_to_https(edge):
@@ -114,14 +115,14 @@ def test_certificate_was_issued_by_pebble_for_all_names(edge, host):
         " | openssl x509 -noout -ext subjectAltName"
     ).stdout
     assert f"DNS:{SITE}" in sans and f"DNS:www.{SITE}" in sans, sans
-    lineage = host.file("/etc/letsencrypt/live/wallet/fullchain.pem")
+    lineage = host.file(f"/etc/letsencrypt/live/{APP}/fullchain.pem")
     assert lineage.exists
-    assert host.file("/etc/ssl/sites/wallet/fullchain.pem").is_symlink
+    assert host.file(f"/etc/ssl/sites/{APP}/fullchain.pem").is_symlink
 
 
 def test_renewal_is_set_to_a_third_of_the_lifetime(host):
     # pebble issues 90-day certificates here: renew with 30 days left.
-    conf = host.file("/etc/letsencrypt/renewal/wallet.conf").content_string
+    conf = host.file(f"/etc/letsencrypt/renewal/{APP}.conf").content_string
     assert "renew_before_expiry = 30 days" in conf.splitlines(), conf
     timer = host.service("certbot.timer")
     assert timer.is_enabled and timer.is_running
@@ -142,7 +143,7 @@ def test_forced_renewal_replaces_certificate_and_reloads_without_restart(edge, h
     assert "Pebble" in after["issuer"]
     assert host.run("systemctl show -p MainPID --value nginx").stdout.strip() == master
     # The hook also kept the renewal threshold.
-    assert "renew_before_expiry = 30 days" in host.file("/etc/letsencrypt/renewal/wallet.conf").content_string
+    assert "renew_before_expiry = 30 days" in host.file(f"/etc/letsencrypt/renewal/{APP}.conf").content_string
 
 
 def test_static_file_is_served_by_nginx_with_cache_headers(edge):

@@ -14,6 +14,17 @@ INVENTORY = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "in
 VAULT = os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "group_vars", "molecule", "vault.yml")
 
 
+def _app_name():
+    """app_name as the inventory sets it (the estate's group_vars/all), so the
+    tests follow a renamed application instead of a constant."""
+    with open(os.path.join(REPO, "group_vars", "all", "main.yml"), encoding="utf-8") as handle:
+        return yaml.safe_load(handle)["app_name"]
+
+
+# The application's name: its units, paths, database, users and site.
+APP = _app_name()
+
+
 def playbook(name, *extra, timeout=900):
     """Run playbooks/<name>; (return code, stdout + stderr)."""
     result = subprocess.run(

@@ -6,9 +6,8 @@ import re
 import time
 
 import pytest
-from estate import api_token, main_pid, wait_for
+from estate import APP, api_token, main_pid, wait_for
 
-APP = "wallet"
 GUNICORN = "http://127.0.0.1:8000"
 NODE_API = "http://127.0.0.1:3001"
 PYTHON_UNITS = [f"{APP}-gunicorn", f"{APP}-celery-worker", f"{APP}-celery-beat", f"{APP}-flower"]

@@ -4,8 +4,9 @@ import glob
 import os
 
 import pytest
+from estate import APP
 
-APP_USER = "wallet"
+APP_USER = APP  # app_user is app_name
 
 
 def test_app_user_exists_without_login_shell(host):

@@ -10,13 +10,13 @@ import os
 import time
 
 import pytest
-from estate import playbook
+from estate import APP, playbook
 
 pytestmark = pytest.mark.skipif(not os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY"), reason="needs a Molecule run")
 
 READYZ = "curl -ksS -o /dev/null -w '%{http_code}' --resolve localhost:443:127.0.0.1 https://localhost/readyz"
-NGINX_SITE = "/etc/nginx/sites-available/wallet.conf"
-NGINX_UPSTREAMS = "/etc/nginx/upstreams/wallet.conf"
+NGINX_SITE = f"/etc/nginx/sites-available/{APP}.conf"
+NGINX_UPSTREAMS = f"/etc/nginx/upstreams/{APP}.conf"
 NGINX_FILES = ["/etc/nginx/snippets/edge-proxy.conf", NGINX_SITE, NGINX_UPSTREAMS]
 # A short gate: the bad changes below never pass it, however long it waits.
 FAST_GATE = ["-e", "config_guard_timeout=6"]
@@ -114,7 +114,7 @@ def test_application_setting_that_stops_gunicorn_is_put_back(web_host):
     host = web_host
     if "app" not in host.ansible.get_variables().get("group_names", []):
         pytest.skip("not an app host")
-    unit = "/etc/systemd/system/wallet-gunicorn.service"
+    unit = f"/etc/systemd/system/{APP}-gunicorn.service"
     before = host.file(unit).content_string
     # 8 MiB: a valid limit, and far too little for Gunicorn to import Django.
     limits = {"gunicorn": "8M", "celery_worker": "512M", "celery_beat": "256M", "flower": "256M", "node": "256M"}
@@ -126,9 +126,9 @@ def test_application_setting_that_stops_gunicorn_is_put_back(web_host):
     assert "Its configuration went back to the files it had (" in report and unit in report, report[:1500]
     assert "and answers /readyz" in report, report[:1500]
     assert host.file(unit).content_string == before
-    assert host.run("systemctl show -p MemoryMax --value wallet-gunicorn").stdout.strip() != str(8 * 1024 * 1024)
+    assert host.run(f"systemctl show -p MemoryMax --value {APP}-gunicorn").stdout.strip() != str(8 * 1024 * 1024)
     assert site_serves(host)
-    no_backups_left(host, "/etc/systemd/system", "/etc/wallet", "/usr/local/lib/wallet-watchdog")
+    no_backups_left(host, "/etc/systemd/system", f"/etc/{APP}", f"/usr/local/lib/{APP}-watchdog")
 
 
 def test_unit_line_systemd_would_ignore_is_refused_before_it_is_installed(web_host):
@@ -138,7 +138,7 @@ def test_unit_line_systemd_would_ignore_is_refused_before_it_is_installed(web_ho
     host = web_host
     if "app" not in host.ansible.get_variables().get("group_names", []):
         pytest.skip("not an app host")
-    units = host.run("ls /etc/systemd/system/wallet-*.service").stdout.split()
+    units = host.run(f"ls /etc/systemd/system/{APP}-*.service").stdout.split()
     before = {unit: host.file(unit).content_string for unit in units}
     limits = {"gunicorn": "lots", "celery_worker": "300M", "celery_beat": "256M", "flower": "256M", "node": "256M"}
     rc, out = playbook("app.yml", "-e", json.dumps({"application_memory_max": limits}))

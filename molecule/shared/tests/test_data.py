@@ -12,8 +12,8 @@ import pytest
 # Also run from the data scenario through a link: the library sits beside the real file.
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import estate  # noqa: E402
+from estate import APP  # noqa: E402  (app_name, app_db_name, app_db_user and app_redis_user)
 
-APP = "wallet"  # app_name, app_db_name, app_db_user and app_redis_user
 DB_PORT = 5432
 REDIS_PORT = 6379
 CLIENT_GROUPS = {"app", "worker", "scheduler", "node"}

@@ -10,9 +10,7 @@ import time
 
 import pytest
 import wrk_load
-from estate import REPO, playbook
-
-APP = "wallet"
+from estate import APP, REPO, playbook
 
 # The release mechanics are the same Ansible code on both Debian releases; to
 # keep CI inside its time budget they run on the first one (trixie) only.

@@ -2,14 +2,14 @@
 
 Requests go to 127.0.0.1 with the site's name (app_server_names: localhost).
 The tests named *_app_* need the application tier behind nginx; they reach
-the app through `wallet-manage` (manage.py as the app user, from the app tier).
+the app through `<app>-manage` (manage.py as the app user, from the app tier).
 """
 
 import json
 import uuid
 
 import estate
-from estate import header
+from estate import APP, header
 
 SITE = "localhost"
 URL = f"https://{SITE}"
@@ -67,7 +67,7 @@ def test_web_app_admin_login_page_from_inside_the_allowlist(host):
 
 
 def test_web_app_accepts_a_20_mib_document_upload(host):
-    token = host.run("/usr/local/bin/wallet-manage create_api_token edge-upload-test")
+    token = host.run(f"/usr/local/bin/{APP}-manage create_api_token edge-upload-test")
     assert token.rc == 0, token.stderr
     auth = f"Authorization: Token {token.stdout.strip().splitlines()[-1]}"
     status, _, body = curl(
