@@ -15,14 +15,6 @@ def systemd_show(stdout):
     return units
 
 
-def systemd_not_running(stdout, names):
-    """The names (in order) not both enabled and active; unknown units count."""
-    state = systemd_show(stdout)
-    return [name for name in names
-            if state.get(name, {}).get("UnitFileState") != "enabled"
-            or state.get(name, {}).get("ActiveState") != "active"]
-
-
 def _bool(value):
     return value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "yes", "on")
 
@@ -39,6 +31,12 @@ def systemd_units_differing(stdout, units):
                 or props.get("ActiveState") != ("active" if _bool(unit["running"]) else "inactive")):
             out.append(unit)
     return out
+
+
+def systemd_not_running(stdout, names):
+    """The names (in order) not both enabled and active; unknown units count."""
+    wanted = [{"name": name, "enabled": True, "running": True} for name in names]
+    return [unit["name"] for unit in systemd_units_differing(stdout, wanted)]
 
 
 class FilterModule:
