@@ -91,6 +91,22 @@ ensure_venv() {
   echo "$want" >"$stamp"
 }
 
+# promtool from Debian's package, unpacked into .state/promtool (no service
+# installed on this machine): tests/prometheus runs the alert rules' tests.
+ensure_promtool() {
+  local dir="$STATE_DIR/promtool" tmp
+  [ -x "$dir/usr/bin/promtool" ] && return 0
+  if [ "$apt_updated" -eq 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
+  log "Unpacking promtool into $dir"
+  tmp="$(mktemp -d)"; chmod 0755 "$tmp"  # apt downloads as _apt
+  # Debian 13 ships it alone; Debian 12 inside the prometheus package.
+  (cd "$tmp" && { apt-get download -qq promtool 2>/dev/null || apt-get download -qq prometheus; })
+  mkdir -p "$dir"
+  dpkg-deb -x "$tmp"/*.deb "$dir"
+  rm -rf "$tmp"
+  [ -x "$dir/usr/bin/promtool" ] || die "no promtool in the package"
+}
+
 image_tag() { echo "$IMAGE_REPO:$1"; }
 
 # Debian systemd base images, built locally (no registry is reachable).

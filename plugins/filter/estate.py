@@ -1,6 +1,7 @@
 """Filters that derive the estate's wiring from the inventory (group_vars/all):
 which servers Nginx balances, how many PostgreSQL connections the
-application can open, and which hosts send backups to the store.
+application can open, which hosts send backups to the store, and what
+Prometheus scrapes.
 
 Unit tests: tests/filters/test_estate.py.
 """
@@ -38,9 +39,36 @@ def estate_backup_clients(hosts, hostvars):
     return clients
 
 
+def estate_scrape_targets(exporters, groups, hostvars, this_host):
+    """Prometheus' scrape jobs from the inventory: for each exporter
+    ({name, port, groups, secure_from_release}), every host in one of its
+    groups, at its estate_address (loopback for the monitoring host itself),
+    labelled with its inventory name. Where the exporter cannot protect itself
+    (the host's Debian release is below secure_from_release) it listens on
+    loopback: scraped over http by its own host only, and left out elsewhere."""
+    jobs = []
+    for exporter in exporters:
+        hosts = []
+        for group in exporter["groups"]:
+            hosts += [h for h in groups.get(group, []) if h not in hosts]
+        targets = []
+        for host in hosts:
+            release = hostvars[host].get("ansible_facts", {}).get("distribution_major_version", "0")
+            secure = int(release or 0) >= int(exporter.get("secure_from_release", 0))
+            if not secure and host != this_host:
+                continue
+            address = "127.0.0.1" if host == this_host else hostvars[host]["estate_address"]
+            targets.append({"address": "%s:%s" % (address, exporter["port"]), "host": host,
+                            "scheme": "https" if secure else "http"})
+        if targets:
+            jobs.append({"name": exporter["name"], "targets": targets})
+    return jobs
+
+
 class FilterModule:
     def filters(self):
         return {
+            "estate_scrape_targets": estate_scrape_targets,
             "estate_upstreams": estate_upstreams,
             "estate_db_connections": estate_db_connections,
             "estate_backup_clients": estate_backup_clients,

@@ -40,3 +40,38 @@ def test_backup_clients_are_hosts_with_a_key_once_each():
         {"name": "db1", "public_key": "ssh-ed25519 AAA db1"},
         {"name": "app1", "public_key": "ssh-ed25519 AAA app1"},
     ]
+
+
+def _facts(release):
+    return {"ansible_facts": {"distribution_major_version": release}}
+
+
+def test_scrape_targets_cover_each_group_once_and_loopback_for_the_monitor():
+    hostvars = {h: {**v, **_facts("13")} for h, v in HOSTVARS.items()}
+    groups = {"all": ["web1", "app1", "db1"], "db": ["db1"], "redis": ["db1"]}
+    exporters = [
+        {"name": "node", "port": 9100, "groups": ["all"]},
+        {"name": "postgres", "port": 9187, "groups": ["db", "redis"]},
+        {"name": "nginx", "port": 9113, "groups": ["web"]},
+    ]
+    jobs = estate.estate_scrape_targets(exporters, groups, hostvars, "web1")
+    assert jobs == [
+        {"name": "node", "targets": [
+            {"address": "127.0.0.1:9100", "host": "web1", "scheme": "https"},
+            {"address": "10.0.0.5:9100", "host": "app1", "scheme": "https"},
+            {"address": "10.0.0.2:9100", "host": "db1", "scheme": "https"},
+        ]},
+        {"name": "postgres", "targets": [{"address": "10.0.0.2:9187", "host": "db1", "scheme": "https"}]},
+    ]
+
+
+def test_scrape_targets_leave_out_loopback_only_exporters_of_other_hosts():
+    hostvars = {"web1": {"estate_address": "10.0.0.1", **_facts("12")},
+                "web2": {"estate_address": "10.0.0.3", **_facts("12")},
+                "web3": {"estate_address": "10.0.0.4", **_facts("13")}}
+    exporters = [{"name": "nginx", "port": 9113, "groups": ["web"], "secure_from_release": 13}]
+    jobs = estate.estate_scrape_targets(exporters, {"web": ["web1", "web2", "web3"]}, hostvars, "web1")
+    assert jobs == [{"name": "nginx", "targets": [
+        {"address": "127.0.0.1:9113", "host": "web1", "scheme": "http"},
+        {"address": "10.0.0.4:9113", "host": "web3", "scheme": "https"},
+    ]}]
