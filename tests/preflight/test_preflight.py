@@ -27,6 +27,9 @@ def valid_secrets():
         "vault_app_db_password": secrets.token_urlsafe(24),
         "vault_app_redis_password": secrets.token_urlsafe(24),
         "vault_app_node_service_token": secrets.token_urlsafe(32),
+        "vault_monitoring_scrape_password": secrets.token_urlsafe(24),
+        "vault_monitoring_admin_password": secrets.token_urlsafe(24),
+        "vault_monitoring_redis_password": secrets.token_urlsafe(24),
     }
 
 
