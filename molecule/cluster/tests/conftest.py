@@ -106,6 +106,11 @@ def backup1():
     return get_host("cluster-backup1")
 
 
+@pytest.fixture(scope="session")
+def mon1():
+    return get_host("cluster-mon1")
+
+
 # --- Network probes ------------------------------------------------------------------
 
 def tcp_probe(host, target, port, timeout=3):

@@ -178,7 +178,7 @@ def expected_rules(name, groups, addresses):
 
 
 @pytest.mark.parametrize("name", ["cluster-web1", "cluster-app1", "cluster-app2", "cluster-worker1",
-                                  "cluster-db1", "cluster-backup1"])
+                                  "cluster-db1", "cluster-backup1", "cluster-mon1"])
 def test_firewall_admits_exactly_what_the_inventory_calls_for(hosts, groups, addresses, name):
     assert hosts[name].run("ufw status").stdout.startswith("Status: active")
     assert ufw_rules(hosts[name]) == expected_rules(name, groups, addresses)

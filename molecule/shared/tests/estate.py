@@ -2,10 +2,12 @@
 (the repository's ansible.cfg, the scenario's inventory), requests made
 inside a host, the vault's secrets, and small waits."""
 
+import json
 import os
 import shlex
 import subprocess
 import time
+import urllib.parse
 
 import yaml
 
@@ -87,6 +89,70 @@ def header(headers, name):
         for line in headers.splitlines()
         if line.lower().startswith(name.lower() + ":")
     ]
+
+
+# --- Monitoring: Prometheus' API on a monitoring host, and a webhook receiver -----
+
+PROMETHEUS = "https://127.0.0.1:9090"
+HOOK_LOG = "/tmp/alert-hook.jsonl"
+# The receiver the scenarios' Alertmanager posts to (molecule group_vars:
+# http://127.0.0.1:9099/alerts): one JSON payload a line.
+HOOK_SERVER = (
+    "import http.server\n"
+    "class H(http.server.BaseHTTPRequestHandler):\n"
+    "    def do_POST(self):\n"
+    "        body = self.rfile.read(int(self.headers['Content-Length']))\n"
+    "        with open('%s', 'ab') as f:\n"
+    "            f.write(body.replace(b'\\n', b' ') + b'\\n')\n"
+    "        self.send_response(200); self.end_headers()\n"
+    "http.server.HTTPServer(('127.0.0.1', 9099), H).serve_forever()\n" % HOOK_LOG
+)
+
+
+def prometheus_api(host, path, user="admin", password=None, check=True):
+    """GET path of Prometheus' API inside host (TLS, basic auth): its `data`."""
+    password = password or secrets()["vault_monitoring_admin_password"]
+    result = host.run("curl -sk --max-time 10 -u %s %s", f"{user}:{password}", PROMETHEUS + path)
+    if check:
+        assert result.rc == 0, result.stderr
+    try:
+        return json.loads(result.stdout)["data"]
+    except (ValueError, KeyError):
+        return None
+
+
+def prometheus_query(host, expr):
+    """[(labels, value)] of an instant query."""
+    data = prometheus_api(host, "/api/v1/query?query=" + urllib.parse.quote(expr)) or {"result": []}
+    return [(r["metric"], float(r["value"][1])) for r in data["result"]]
+
+
+def targets_not_up(host, jobs):
+    """The active targets that are not up, and the expected jobs without any
+    target; both empty once Prometheus scrapes everything."""
+    targets = (prometheus_api(host, "/api/v1/targets") or {}).get("activeTargets", [])
+    down = [(t["labels"]["job"], t["labels"]["instance"], t["health"], t["lastError"]) for t in targets
+            if t["health"] != "up"]
+    missing = set(jobs) - {t["labels"]["job"] for t in targets}
+    return down, missing
+
+
+def start_alert_hook(host):
+    """Start the webhook receiver on host as a transient unit, empty log."""
+    host.run(f"systemctl stop test-alert-hook 2>/dev/null; rm -f {HOOK_LOG}")
+    result = host.run("systemd-run --unit=test-alert-hook python3 -c %s", HOOK_SERVER)
+    assert result.rc == 0, result.stderr
+
+
+def stop_alert_hook(host):
+    host.run("systemctl stop test-alert-hook")
+
+
+def alert_notifications(host):
+    """[(status, labels)] of every alert in every payload received so far."""
+    out = host.run(f"cat {HOOK_LOG} 2>/dev/null").stdout
+    return [(alert["status"], alert["labels"]) for line in out.splitlines() if line.strip()
+            for alert in json.loads(line)["alerts"]]
 
 
 # The verify run's stages: a test module marked `state_changing` (it deploys,

@@ -1,5 +1,5 @@
 """Stock services come back by themselves after a crash: SIGKILL of the
-main process of PostgreSQL, Redis and Nginx, then the service answers again
+main process of PostgreSQL, Redis, Nginx, node-exporter and Prometheus, then the service answers again
 within 10 s, without Ansible (Debian ships PostgreSQL's and Nginx's units
 with Restart=no; the roles add a restart drop-in). The application's own
 units are covered by test_application.py."""
@@ -16,8 +16,12 @@ PROBES = {
     "nginx.service": "curl -ksS -o /dev/null -w '%{http_code}' https://127.0.0.1/healthz -H 'Host: localhost' | grep -qx 200",
     "postgresql@*-main.service": "pg_isready -q -h 127.0.0.1 -p 5432",
     "redis-server.service": "timeout 2 bash -c 'exec 3<>/dev/tcp/127.0.0.1/6379; printf \"PING\\r\\n\" >&3; head -c 1 <&3' | grep -q .",
+    # The monitoring: an exporter and Prometheus answer (401: no credentials).
+    "prometheus-node-exporter.service": "curl -ksS -o /dev/null -w '%{http_code}' https://127.0.0.1:9100/metrics | grep -qx 401",
+    "prometheus.service": "curl -ksS -o /dev/null -w '%{http_code}' https://127.0.0.1:9090/-/ready | grep -qx 401",
 }
-GROUPS = {"nginx.service": "web", "postgresql@*-main.service": "db", "redis-server.service": "redis"}
+GROUPS = {"nginx.service": "web", "postgresql@*-main.service": "db", "redis-server.service": "redis",
+          "prometheus-node-exporter.service": "monitoring", "prometheus.service": "monitoring"}
 
 
 @pytest.mark.parametrize("pattern", sorted(PROBES))
