@@ -6,6 +6,10 @@ Start: gunicorn config.wsgi:application
 
 import multiprocessing
 import os
+import shutil
+import signal
+import subprocess
+import sys
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")  # or unix:/run/app/gunicorn.sock
 workers = int(os.environ.get("GUNICORN_WORKERS", min(multiprocessing.cpu_count() * 2 + 1, 8)))
@@ -41,3 +45,42 @@ logconfig_dict = {
         "generic": {"format": "%(levelname)s %(name)s [%(process)d] %(message)s", "class": "logging.Formatter"},
     },
 }
+
+# Metrics (core.metrics, config.metrics_server): with APP_METRICS_LISTEN set,
+# every worker writes its values into a directory of this unit's runtime
+# directory (systemd's RuntimeDirectory=, so a second master of the unit's
+# hand-over twin keeps its own), emptied when the master starts and pruned of
+# each worker that exits. Set before the app (and prometheus_client) loads.
+_METRICS_LISTEN = os.environ.get("APP_METRICS_LISTEN", "")
+_RUNTIME_DIR = os.environ.get("RUNTIME_DIRECTORY", "").split(":")[0]
+_metrics_server = None
+if _METRICS_LISTEN and _RUNTIME_DIR:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.path.join(_RUNTIME_DIR, "metrics")
+
+
+def on_starting(server):
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        shutil.rmtree(directory, ignore_errors=True)
+        os.makedirs(directory, mode=0o700)
+
+
+def when_ready(server):
+    """Serve the workers' metrics from a child of the master: no thread in
+    the process that forks the workers."""
+    global _metrics_server
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        _metrics_server = subprocess.Popen([sys.executable, "-m", "config.metrics_server"])  # noqa: S603
+
+
+def child_exit(server, worker):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _metrics_server is not None and _metrics_server.poll() is None:
+        _metrics_server.send_signal(signal.SIGTERM)
+        _metrics_server.wait(timeout=5)

@@ -1,6 +1,7 @@
 """The monitoring host of the split estate: Prometheus on mon1 scrapes every
 exporter the inventory places (node-exporter on each host, PostgreSQL and
-Redis on db1, Nginx on web1, the site probe) and all answer; a scrape port
+Redis on db1, Nginx on web1, Gunicorn's request metrics on both app hosts,
+the site probe) and all answer; a scrape port
 is dropped for a host outside the monitoring group and wants credentials
 from mon1."""
 
@@ -19,12 +20,13 @@ EXPORTERS = {"postgres": 9187, "redis": 9121}
 
 
 def test_every_target_from_the_inventory_is_up(mon1, groups):
-    jobs = {"node", "postgres", "redis", "nginx", "probe", "prometheus", "alertmanager", "blackbox"}
+    jobs = {"node", "postgres", "redis", "nginx", "django", "probe", "prometheus", "alertmanager", "blackbox"}
     result = wait_for(lambda: estate.targets_not_up(mon1, jobs) == ([], set()) or None, timeout=120)
     assert result, "targets not up, jobs missing: %s" % (estate.targets_not_up(mon1, jobs),)
     nodes = {labels["instance"] for labels, _ in estate.prometheus_query(mon1, 'up{job="node"} == 1')}
     assert nodes == set(groups["all"])
-    for job, hosts in (("postgres", groups["db"]), ("redis", groups["redis"]), ("nginx", groups["web"])):
+    for job, hosts in (("postgres", groups["db"]), ("redis", groups["redis"]), ("nginx", groups["web"]),
+                       ("django", groups["app"])):
         up = {labels["instance"] for labels, _ in estate.prometheus_query(mon1, f'up{{job="{job}"}} == 1')}
         assert up == set(hosts), job
 

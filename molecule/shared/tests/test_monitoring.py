@@ -2,7 +2,8 @@
 host): Prometheus scrapes every target the inventory implies and all answer;
 every scrape endpoint wants TLS and credentials; the console overview
 answers through the authenticated UI with the serving release; a backup run
-brings the backup-age series back to near zero; a stopped Celery worker
+brings the backup-age series back to near zero; a burst of 5xx answers
+through Nginx raises the 5xx ratio and its alert; a stopped Celery worker
 reaches the webhook receiver as an alert, and its resolution follows once
 the worker is back."""
 
@@ -25,9 +26,10 @@ from estate import (
 
 # Jobs of an all-in-one estate: an exporter per service, the site probe, and
 # Prometheus, Alertmanager and the blackbox exporter themselves.
-JOBS = {"node", "postgres", "redis", "nginx", "probe", "prometheus", "alertmanager", "blackbox"}
-# node, postgres, redis, nginx exporters and Prometheus' own UI/API.
-PORTS = [9100, 9187, 9121, 9113, 9090]
+JOBS = {"node", "postgres", "redis", "nginx", "django", "probe", "prometheus", "alertmanager", "blackbox"}
+# node, postgres, redis, nginx exporters, Gunicorn's request metrics and
+# Prometheus' own UI/API.
+PORTS = [9100, 9187, 9121, 9113, 9808, 9090]
 
 
 def test_every_target_from_the_inventory_is_up(host):
@@ -98,3 +100,32 @@ def test_stopped_worker_alerts_the_webhook_and_resolves(host):
 
 def test_prometheus_api_refuses_anonymous_requests(host):
     assert prometheus_api(host, "/api/v1/targets", password="wrong") is None
+
+
+@pytest.mark.state_changing
+def test_5xx_burst_through_nginx_raises_the_error_ratio_and_its_alert(host):
+    """PostgreSQL stopped: /readyz answers 503 through Nginx; the ratio of
+    5xx answers (Gunicorn's request metrics) rises, and HttpErrorRatioHigh
+    fires within the scenario's short window."""
+    unit = host.check_output("systemctl list-units --plain --no-legend --type=service 'postgresql@*-main.service'").split()[0]
+    ratio = ('sum(rate(django_http_responses_total_by_status_total{status=~"5.."}[1m]))'
+             " / sum(rate(django_http_responses_total_by_status_total[1m]))")
+    host.run(f"systemctl stop {unit}")
+    try:
+        # Spread over several scrapes: a series first seen after the whole
+        # burst has no rate yet.
+        statuses = host.check_output(
+            "for i in $(seq 40); do curl -sk -o /dev/null -w '%{http_code} ' -H 'Host: localhost' "
+            "https://127.0.0.1/readyz; sleep 0.5; done").split()
+        assert statuses.count("503") == 40, statuses
+        raised = wait_for(lambda: [v for _, v in prometheus_query(host, ratio) if v > 0.05], timeout=60)
+        assert raised, f"5xx ratio: {prometheus_query(host, ratio)}"
+
+        def firing():
+            alerts = (prometheus_api(host, "/api/v1/alerts") or {}).get("alerts", [])
+            return [a for a in alerts if a["labels"]["alertname"] == "HttpErrorRatioHigh" and a["state"] == "firing"]
+
+        assert wait_for(firing, timeout=90, interval=3), "HttpErrorRatioHigh did not fire"
+    finally:
+        host.run(f"systemctl start {unit}")
+    assert wait_for(lambda: curl(host, "https://localhost/readyz", check=False)[0] == "200", timeout=60)

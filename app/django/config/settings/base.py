@@ -33,6 +33,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Counts every response, the probes' included (core.metrics).
+    "core.metrics.MetricsMiddleware",
     # First, so that probes never depend on ALLOWED_HOSTS, the SSL redirect,
     # sessions or the database.
     "core.middleware.HealthCheckMiddleware",
