@@ -205,6 +205,10 @@ BAD_INPUTS = [
     ("web_https_port", -443, "web_https_port must be a TCP port"),
     ("app_redis_port", 8000, "app_redis_port and app_gunicorn_port both use port 8000 on this host"),
     ("app_gunicorn_port", 443, "app_gunicorn_port and Nginx (HTTPS) both use port 443 on this host"),
+    ("app_metrics_port", 8000, "app_metrics_port and app_gunicorn_port both use port 8000 on this host"),
+    ("monitoring_redis_exporter_port", 9100,
+     "monitoring_redis_exporter_port and monitoring_node_exporter_port both use port 9100 on this host"),
+    ("monitoring_prometheus_port", "ui", "monitoring_prometheus_port must be a TCP port"),
     # host and domain names
     ("app_server_names", ["www.example.com example.com"], "app_server_names[0] must not contain spaces"),
     ("app_server_names", ["https://app.example.test"], "app_server_names[0] must be a bare host name, without a scheme"),
