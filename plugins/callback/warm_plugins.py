@@ -1,0 +1,43 @@
+"""Load Ansible's plugins once in the main process, before the task workers fork.
+
+Ansible forks a worker for every task, and each worker loads the filter, test,
+lookup and action plugins it uses anew: the main process never loads them, so
+there is nothing to inherit. Loading them here, when the playbook starts, saves
+that work in every task (about a tenth of a no-op site.yml on the lab).
+"""
+
+from __future__ import annotations
+
+from ansible.plugins.callback import CallbackBase
+from ansible.plugins.loader import action_loader, filter_loader, lookup_loader, test_loader
+
+DOCUMENTATION = """
+name: warm_plugins
+type: aggregate
+short_description: Load the Jinja, lookup and action plugins before the workers fork
+description:
+  - Loads every filter, test, lookup and action plugin on the plugin paths in
+    the main process when the playbook starts, so forked task workers inherit them.
+requirements:
+  - enabled in ansible.cfg (callbacks_enabled)
+"""
+
+
+def warm():
+    """Load the plugins into the loaders' caches (what a forked worker inherits)."""
+    for loader in (filter_loader, test_loader):
+        for _ in loader.all():
+            pass
+    for loader in (action_loader, lookup_loader):
+        for _ in loader.all(class_only=True):
+            pass
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "warm_plugins"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def v2_playbook_on_start(self, playbook):
+        warm()

@@ -1,0 +1,49 @@
+"""warm_plugins: after it ran, the plugins a task uses resolve without loading any
+plugin file again (what each forked task worker would otherwise do)."""
+import importlib.util
+import os
+import pathlib
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+os.chdir(ROOT)  # ansible.cfg (filter_plugins = plugins/filter) before ansible loads
+from ansible.plugins import loader  # noqa: E402
+
+_SPEC = importlib.util.spec_from_file_location("warm_plugins", ROOT / "plugins" / "callback" / "warm_plugins.py")
+warm_plugins = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(warm_plugins)
+
+
+@pytest.fixture(scope="module")
+def warmed():
+    loader.add_all_plugin_dirs(str(ROOT / "plugins"))
+    warm_plugins.warm()
+    yield
+
+
+def _no_loading(*_args, **_kwargs):
+    raise AssertionError("a plugin file was loaded again after warm_plugins ran")
+
+
+@pytest.mark.parametrize("name", ["bool", "combine", "to_nice_yaml", "estate_scrape_targets", "stable_bcrypt"])
+def test_filters_resolve_without_loading(warmed, monkeypatch, name):
+    monkeypatch.setattr(loader.PluginLoader, "_load_module_source", _no_loading)
+    assert loader.filter_loader.get(name) is not None
+
+
+@pytest.mark.parametrize("name", ["version", "match", "file"])
+def test_tests_resolve_without_loading(warmed, monkeypatch, name):
+    monkeypatch.setattr(loader.PluginLoader, "_load_module_source", _no_loading)
+    assert loader.test_loader.get(name) is not None
+
+
+@pytest.mark.parametrize("name", ["template", "copy", "assert", "uri"])
+def test_action_plugins_are_imported(warmed, monkeypatch, name):
+    monkeypatch.setattr(loader.PluginLoader, "_load_module_source", _no_loading)
+    assert loader.action_loader.get(name, class_only=True) is not None
+
+
+def test_lookups_are_imported(warmed, monkeypatch):
+    monkeypatch.setattr(loader.PluginLoader, "_load_module_source", _no_loading)
+    assert loader.lookup_loader.get("env", class_only=True) is not None
