@@ -3,6 +3,7 @@ plugin file again (what each forked task worker would otherwise do)."""
 import importlib.util
 import os
 import pathlib
+import sys
 
 import pytest
 
@@ -17,6 +18,7 @@ _SPEC.loader.exec_module(warm_plugins)
 
 @pytest.fixture(scope="module")
 def warmed():
+    loader.init_plugin_loader()  # the collection finder, as ansible-playbook sets it up
     loader.add_all_plugin_dirs(str(ROOT / "plugins"))
     warm_plugins.warm()
     yield
@@ -47,3 +49,11 @@ def test_action_plugins_are_imported(warmed, monkeypatch, name):
 def test_lookups_are_imported(warmed, monkeypatch):
     monkeypatch.setattr(loader.PluginLoader, "_load_module_source", _no_loading)
     assert loader.lookup_loader.get("env", class_only=True) is not None
+
+
+@pytest.mark.parametrize("package", ["community.postgresql", "community.crypto", "community.general", "ansible.posix"])
+def test_collection_packages_are_imported(warmed, package):
+    # Mitogen lists every collection's directory for each collection module a
+    # task runs; each listing imports the package (and parses its runtime.yml)
+    # unless the main process did.
+    assert f"ansible_collections.{package}" in sys.modules
