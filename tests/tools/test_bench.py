@@ -312,7 +312,8 @@ def test_usage_and_bad_arguments(capsys):
     with pytest.raises(SystemExit) as done:
         bench.parse_args(["--help"])
     assert done.value.code == 0
-    assert capsys.readouterr().out.startswith("usage: tools/bench [-h] [--skip-fresh] [--skip-noop] [--test-log FILE]")
+    usage = " ".join(capsys.readouterr().out.split("\n\n")[0].split())
+    assert usage == "usage: tools/bench [-h] [--skip-fresh] [--skip-noop] [--test-log FILE] [--security-only]"
     with pytest.raises(SystemExit) as done:
         bench.parse_args(["--bogus"])
     assert done.value.code not in (0, None)
@@ -328,3 +329,54 @@ def test_options(tmp_path):
     assert (args.skip_fresh, args.skip_noop, args.test_log_path) == (True, True, str(log))
     args = bench.parse_args([])
     assert (args.skip_fresh, args.skip_noop, args.test_log) == (False, False, None)
+
+
+def test_security_only_skips_the_other_rows():
+    args = bench.parse_args(["--security-only"])
+    assert (args.security_only, args.skip_fresh, args.skip_noop) == (True, True, True)
+
+
+# The end of `lynis audit system --quick --no-colors` (Lynis 3.1).
+LYNIS = """
+  -[ Lynis 3.1.4 Results ]-
+
+  Warnings (1):
+  ----------------------------
+  ! PostgreSQL configuration file /etc/postgresql/17/main/start.conf is world readable and might leak sensitive details [DBS-1828]
+    - Details  : /etc/postgresql/17/main/start.conf
+      https://cisofy.com/lynis/controls/DBS-1828/
+
+  Suggestions (2):
+  ----------------------------
+  * This release is more than 4 months old. Check the website or GitHub to see if there is an update available. [LYNIS]
+      https://cisofy.com/lynis/controls/LYNIS/
+
+  * Consider hardening SSH configuration [SSH-7408]
+    - Details  : AllowTcpForwarding (set LOCAL to NO)
+      https://cisofy.com/lynis/controls/SSH-7408/
+
+  Follow-up:
+  ----------------------------
+  Lynis security scan details:
+
+  Hardening index : 86 [#################   ]
+  Tests performed : 262
+"""
+
+
+def test_lynis_index_and_findings():
+    assert bench.lynis_index(LYNIS) == 86
+    assert bench.lynis_index("no report") is None
+    warnings, suggestions = bench.lynis_findings(LYNIS)
+    assert warnings == ["DBS-1828 PostgreSQL configuration file /etc/postgresql/17/main/start.conf is world "
+                        "readable and might leak sensitive details"]
+    assert suggestions == [
+        "LYNIS This release is more than 4 months old. Check the website or GitHub to see if there is an update available.",
+        "SSH-7408 Consider hardening SSH configuration",
+    ]
+
+
+def test_unit_exposures():
+    text = ("→ Overall exposure level for postgresql@17-main.service: 1.3 OK :-)\n"
+            "→ Overall exposure level for ssh.service: 9.6 UNSAFE 😨\n")
+    assert bench.unit_exposures(text) == [("postgresql@17-main.service", 1.3, "OK"), ("ssh.service", 9.6, "UNSAFE")]
