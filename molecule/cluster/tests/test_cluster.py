@@ -3,7 +3,8 @@ Redis on the db host with the application's credentials while the web host
 cannot, Nginx spreads requests over both app hosts, Celery beat runs on
 exactly one host and its heartbeat advances, every host's firewall admits
 exactly what the inventory calls for, no task in flight is lost when the
-worker restarts, and node-api on the worker host answers through Nginx."""
+worker restarts, fail2ban never bans an estate host, and node-api on the
+worker host answers through Nginx."""
 
 import datetime
 import os
@@ -280,3 +281,16 @@ def test_node_api_on_the_worker_host_reaches_django_on_an_app_host(web1):
     status, body = edge(web1, "GET", "/node/strategies")
     assert status == 200, body
     assert isinstance(body.get("strategies"), list), body
+
+
+def test_an_estate_host_is_never_banned_by_fail2ban(app1, db1, addresses):
+    # More failed SSH logins from app1 than fail2ban allows (maxretry 3 in the
+    # scenario), kept under UFW's own limit of 6 new connections in 30 s.
+    source = addresses["cluster-app1"]
+    for attempt in range(4):
+        app1.run(f"ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+                 f"-o ConnectTimeout=5 nosuchuser{attempt}@{addresses['cluster-db1']} true")
+    # fail2ban saw the failures and let them go: the address is one of the estate's.
+    assert wait_for(lambda: f"Ignore {source}" in db1.run("cat /var/log/fail2ban.log").stdout, timeout=20, interval=2)
+    assert source not in db1.run("fail2ban-client status sshd").stdout
+    assert tcp_probe(app1, addresses["cluster-db1"], 22) == "open"
