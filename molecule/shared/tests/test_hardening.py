@@ -58,31 +58,34 @@ def test_password_login_is_not_offered(address):
     assert "Permission denied (publickey)" in result.stderr, result.stderr
 
 
-def test_root_login_is_refused_even_with_a_valid_key(host, address, key):
+def refused_with_a_valid_key(host, address, key, user, setup, cleanup):
+    """Log in as USER after SETUP (a shell command given the public key) put
+    the key in its authorized_keys; CLEANUP runs whatever happened. True when
+    sshd refused the key."""
     with open(key + ".pub", encoding="ascii") as handle:
-        public = handle.read().strip()
-    host.run("install -d -m 0700 /root/.ssh && cp -a /root/.ssh/authorized_keys /root/.ssh/ak.bak 2>/dev/null; "
-             f"echo '{public}' >> /root/.ssh/authorized_keys")
+        host.run(setup.format(public=handle.read().strip()))
     try:
-        result = ssh(address, "root", key=key)
+        result = ssh(address, user, key=key)
     finally:
-        host.run("if [ -f /root/.ssh/ak.bak ]; then mv /root/.ssh/ak.bak /root/.ssh/authorized_keys; "
-                 "else rm -f /root/.ssh/authorized_keys; fi")
-    assert result.returncode == 255
-    assert "Permission denied" in result.stderr
+        host.run(cleanup)
+    return result.returncode == 255 and "Permission denied" in result.stderr
+
+
+def test_root_login_is_refused_even_with_a_valid_key(host, address, key):
+    assert refused_with_a_valid_key(
+        host, address, key, "root",
+        "install -d -m 0700 /root/.ssh && cp -a /root/.ssh/authorized_keys /root/.ssh/ak.bak 2>/dev/null; "
+        "echo '{public}' >> /root/.ssh/authorized_keys",
+        "if [ -f /root/.ssh/ak.bak ]; then mv /root/.ssh/ak.bak /root/.ssh/authorized_keys; "
+        "else rm -f /root/.ssh/authorized_keys; fi")
 
 
 def test_account_outside_the_ssh_group_is_refused(host, address, key):
-    with open(key + ".pub", encoding="ascii") as handle:
-        public = handle.read().strip()
-    host.run("useradd --create-home --shell /bin/bash outsider && install -d -m 0700 -o outsider ~outsider/.ssh && "
-             f"echo '{public}' > ~outsider/.ssh/authorized_keys && chown outsider ~outsider/.ssh/authorized_keys")
-    try:
-        result = ssh(address, "outsider", key=key)
-    finally:
-        host.run("userdel --remove outsider")
-    assert result.returncode == 255
-    assert "Permission denied" in result.stderr
+    assert refused_with_a_valid_key(
+        host, address, key, "outsider",
+        "useradd --create-home --shell /bin/bash outsider && install -d -m 0700 -o outsider ~outsider/.ssh && "
+        "echo '{public}' > ~outsider/.ssh/authorized_keys && chown outsider ~outsider/.ssh/authorized_keys",
+        "userdel --remove outsider")
 
 
 def test_sshd_runs_with_the_hardened_settings(host):
