@@ -1,5 +1,6 @@
 """warm_plugins: after it ran, the plugins a task uses resolve without loading any
 plugin file again (what each forked task worker would otherwise do)."""
+import gc
 import importlib.util
 import os
 import pathlib
@@ -57,3 +58,16 @@ def test_collection_packages_are_imported(warmed, package):
     # task runs; each listing imports the package (and parses its runtime.yml)
     # unless the main process did.
     assert f"ansible_collections.{package}" in sys.modules
+
+
+def test_objects_made_before_a_task_starts_are_out_of_the_workers_collector():
+    # What a worker forked for the task inherits: frozen objects are never
+    # walked by its garbage collector, so their pages are not copied.
+    gc.unfreeze()
+    made_before = [object() for _ in range(1000)]
+    frozen_before = gc.get_freeze_count()
+    warm_plugins.CallbackModule().v2_playbook_on_task_start(task=None, is_conditional=False)
+    try:
+        assert gc.get_freeze_count() >= frozen_before + len(made_before)
+    finally:
+        gc.unfreeze()
