@@ -4,7 +4,8 @@ before any host is contacted (roles/preflight/tasks/inputs.yml).
 preflight_input_errors(checks, values, roots) -> one message per bad value.
 Each check is a dict: name (the variable), kind (see KINDS, or "list" with
 elements: the kind of each item), and optionally min/max (integers, cron fields), choices,
-schemes (urls), min_items (lists), required (bool) or required_if
+schemes (urls), min_items (lists), reserved (env: names not allowed),
+secret (the value is never shown), required (bool) or required_if
 ({other_variable: value}). A variable that is not set is skipped unless
 required. Each message names the variable, the value, what is allowed, and
 the file where the value is set (searched in `roots`, in order).
@@ -194,6 +195,25 @@ def _cron(value, check):
     return None
 
 
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _env(value, check):
+    """Extra environment of the services: {NAME: scalar}, never one of the
+    names the estate writes itself (`reserved`, NAME* a prefix): the later
+    line would win."""
+    if not isinstance(value, dict):
+        return "must be a mapping of environment variable names to values"
+    for name, item in value.items():
+        if not isinstance(name, str) or not _ENV_NAME.match(name):
+            return f"has {name!r}, which is not an environment variable name (letters, digits, _)"
+        if any(name == r or (r.endswith("*") and name.startswith(r[:-1])) for r in check.get("reserved") or ()):
+            return f"sets {name}, which the estate writes itself (set its own variable instead)"
+        if isinstance(item, (dict, list)) or item is None:
+            return f"has {name} set to {item!r}: values must be strings or numbers"
+    return None
+
+
 KINDS = {
     "hostname": lambda v, c: _hostname(v),
     "host": lambda v, c: _host(v),
@@ -209,6 +229,7 @@ KINDS = {
     "path": lambda v, c: _path(v),
     "name": lambda v, c: _name(v),
     "cron": _cron,
+    "env": _env,
     "clock": _pattern(_CLOCK, "must be a time of day, HH:MM (24 hours)"),
     "systemd_time": _pattern(_SYSTEMD_TIME, "must be a systemd time span: a number and a unit (90s, 12h, 2weeks, 1month)"),
     "systemd_size": _pattern(_SYSTEMD_SIZE, "must be a size: a number and an optional K, M, G or T (500M, 2G)"),
@@ -302,7 +323,8 @@ def preflight_input_errors(checks, values, roots=()):
             continue
         why = KINDS[kind](value, check)
         if why:
-            errors.append(f"{name} {why}; got {value!r} ({_where(name, roots)}).")
+            shown = "a value not shown (secret)" if check.get("secret") else repr(value)
+            errors.append(f"{name} {why}; got {shown} ({_where(name, roots)}).")
     return errors
 
 
