@@ -10,6 +10,7 @@ import datetime
 import json
 import os
 import shlex
+import subprocess
 import sys
 import time
 import uuid
@@ -183,6 +184,79 @@ def test_restore_refuses_without_confirmation(aio):
     assert aio.file(f"{BACKUP_DIR}/safety").listdir() == safety_before
     assert aio.service(f"{APP}-gunicorn.socket").is_running
     assert aio.run(f"curl -fsS {API}/readyz").rc == 0
+
+
+# --- Moving in: a compose deployment's data (playbooks/import.yml) ----------------
+
+def compose_export(aio, tmp_path):
+    """What an operator brings from the compose host, made the way the README's
+    runbook makes it (pg_dump -Fc of the database, a tar of the media volume's
+    content), copied to the controller."""
+    aio.check_output(f"runuser -u postgres -- pg_dump -Fc {APP} > /var/tmp/compose-db.dump")
+    aio.check_output(f"tar -C /srv/{APP}/shared/media -czf /var/tmp/compose-media.tar.gz .")
+    files = {}
+    for name in ("compose-db.dump", "compose-media.tar.gz"):
+        files[name] = tmp_path / name
+        subprocess.run(["docker", "cp", f"backup-aio:/var/tmp/{name}", str(files[name])], check=True)
+    return files["compose-db.dump"], files["compose-media.tar.gz"]
+
+
+def test_import_brings_in_a_compose_deployments_rows_and_uploads(aio, token, tmp_path):
+    marker = uuid.uuid4().hex
+    status, client = api(aio, "POST", "/api/clients/", token, "-H", "Content-Type: application/json",
+                         "-d", json.dumps({"name": f"Moved {marker}", "notes": marker}))
+    assert status == 201, client
+    aio.check_output(f"printf %s {shlex.quote('%PDF-1.4 moved ' + marker)} > /var/tmp/moved-{marker}.pdf")
+    status, document = api(aio, "POST", "/api/documents/", token,
+                           "-F", f"client={client['id']}", "-F", f"file=@/var/tmp/moved-{marker}.pdf;type=application/pdf")
+    assert status == 201, document
+    path = aio.check_output(f"find /srv/{APP}/shared/media -type f -name {shlex.quote(os.path.basename(document['url']))}")
+    checksum = aio.check_output(f"sha256sum {shlex.quote(path)}").split()[0]
+    dump, media = compose_export(aio, tmp_path)
+    tables = int(aio.check_output(
+        f"runuser -u postgres -- psql -XAt -d {APP} -c \"SELECT count(*) FROM pg_tables WHERE schemaname = 'public'\""))
+
+    # The estate differs from the export: the client and its file are gone, a
+    # client the export does not have exists.
+    assert api(aio, "DELETE", f"/api/documents/{document['id']}/", token)[0] == 204
+    assert api(aio, "DELETE", f"/api/clients/{client['id']}/", token)[0] == 204
+    aio.check_output(f"rm -f {shlex.quote(path)}")
+    status, stray = api(aio, "POST", "/api/clients/", token, "-H", "Content-Type: application/json",
+                        "-d", json.dumps({"name": f"Not in the export {marker}"}))
+    assert status == 201, stray
+
+    rc, out = playbook("import.yml", "-e", "import_confirm=yes", "-e", f"import_db_dump={dump}",
+                       "-e", f"import_media_archive={media}")
+    assert rc == 0, out[-4000:]
+    assert f"{tables} tables, each with as many rows as the dump" in " ".join(out.split())
+    assert "checksums match" in out
+
+    status, moved = api(aio, "GET", f"/api/clients/{client['id']}/", token)
+    assert status == 200 and moved["name"] == f"Moved {marker}"
+    assert api(aio, "GET", f"/api/clients/{stray['id']}/", token)[0] == 404
+    assert aio.check_output(f"sha256sum {shlex.quote(path)}").split()[0] == checksum
+    # Nginx (another user) serves the imported upload.
+    assert aio.file(path).mode == 0o644
+    owners = aio.check_output(
+        "runuser -u postgres -- psql -XAt -d %s -c %s", APP,
+        "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'")
+    assert owners.split() == [APP]
+    assert aio.run(f"curl -fsS {API}/readyz").rc == 0
+
+
+def test_import_of_a_damaged_dump_changes_nothing(aio, token, tmp_path):
+    dump, media = compose_export(aio, tmp_path)
+    dump.write_bytes(dump.read_bytes()[: dump.stat().st_size // 2])
+    status, client = api(aio, "POST", "/api/clients/", token, "-H", "Content-Type: application/json",
+                         "-d", json.dumps({"name": "Still here"}))
+    assert status == 201, client
+    rc, out = playbook("import.yml", "-e", "import_confirm=yes", "-e", f"import_db_dump={dump}",
+                       "-e", f"import_media_archive={media}")
+    assert rc != 0
+    assert "is damaged: pg_restore cannot read all of its data" in " ".join(out.split())
+    # Refused before the application stopped: it serves, the row is there.
+    assert aio.service(f"{APP}-gunicorn.socket").is_running
+    assert api(aio, "GET", f"/api/clients/{client['id']}/", token)[0] == 200
 
 
 # --- Corruption, failures, freshness ---------------------------------------------
