@@ -246,6 +246,14 @@ def test_unit_keeps_the_hardening_it_relies_on(host, unit):
     assert props["SystemCallFilter"], "no system call filter"
 
 
+@pytest.mark.parametrize("unit", [f"{APP}-gunicorn", f"{APP}-celery-worker", f"{APP}-node-api"])
+def test_extra_environment_reaches_the_running_services(host, unit):
+    # app_extra_env (molecule's vars.yml): what tools/import-env keeps of a
+    # compose .env that the estate has no variable for.
+    environ = host.check_output(f"tr '\\0' '\\n' < /proc/{main_pid(host, unit)}/environ")
+    assert "FRONTEND_URL=https://app.example.test" in environ.splitlines()
+
+
 def test_environment_file_is_root_owned_and_private(host):
     env = host.file(f"/etc/{APP}/django.env")
     assert env.user == "root"
