@@ -85,6 +85,38 @@ def test_failed_build_leaves_the_running_release_serving(host, tmp_path):
     assert not any(name.startswith("3.0.0-broken") for name in host.file(f"/srv/{APP}/releases").listdir())
 
 
+UNSAFE_MIGRATION = """\
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("crm", "0001_initial")]
+    operations = [
+        migrations.AddField(model_name="client", name="nickname", field=models.CharField(max_length=20, null=True)),
+        migrations.RemoveField(model_name="client", name="notes"),
+        migrations.AddField(model_name="client", name="tier", field=models.IntegerField(default=1)),
+    ]
+"""
+
+
+def test_migration_that_breaks_the_serving_release_is_refused(host, tmp_path):
+    serving = served_release(host)
+    source = app_copy(tmp_path, "4.0.0-unsafe")
+    (source / "django" / "crm" / "migrations" / "0002_unsafe.py").write_text(UNSAFE_MIGRATION)
+    rc, out = playbook("deploy.yml", "-e", f"application_source_path={source}")
+    assert rc != 0
+    refusal = " ".join(out.split()).split("Refusing to migrate:")[1].split("Split the change")[0]
+    assert "Remove field notes from client: drops a column" in refusal
+    assert "Add field tier to client: adds a NOT NULL column without a database default" in refusal
+    assert "nickname" not in refusal  # a nullable column is safe
+    # Nothing migrated, nothing switched: the old release keeps its column.
+    columns = host.check_output(
+        f"runuser -u postgres -- psql -XAt -d {APP} -c "
+        "\"SELECT column_name FROM information_schema.columns WHERE table_name = 'crm_client'\"").split()
+    assert "notes" in columns and "nickname" not in columns and "tier" not in columns
+    assert served_release(host) == serving
+
+
 def test_rollback_restores_the_previous_code(host, first_release):
     rc, out = playbook("rollback.yml")
     assert rc == 0, out[-3000:]
