@@ -1,6 +1,7 @@
 """Backups and restore seen from outside: the cron job's own command takes a
 set, a restore drill brings back rows and an upload made through the
-application, corrupted sets are not "the newest good backup", a failed run
+application, a compose deployment's PostgreSQL 15 dump and media archive are
+imported (and damaged or too new dumps refused before anything stops), corrupted sets are not "the newest good backup", a failed run
 exits non-zero and leaves the freshness metric alone, copies arrive on the
 store whose account can only receive files, and retention keeps exactly the
 configured counts on a forged calendar. Tests run in file order; the last
@@ -9,6 +10,7 @@ one forges dates and cleans up after itself."""
 import datetime
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -188,20 +190,70 @@ def test_restore_refuses_without_confirmation(aio):
 
 # --- Moving in: a compose deployment's data (playbooks/import.yml) ----------------
 
-def compose_export(aio, tmp_path):
-    """What an operator brings from the compose host, made the way the README's
-    runbook makes it (pg_dump -Fc of the database, a tar of the media volume's
-    content), copied to the controller."""
-    aio.check_output(f"runuser -u postgres -- pg_dump -Fc {APP} > /var/tmp/compose-db.dump")
+IMAGE_REPO = os.environ.get("IMAGE_REPO", "localhost/debian-systemd")
+# Every public table and its row count, on PostgreSQL 15 as on 17.
+ROW_COUNTS = ("SELECT table_name || ' ' || (xpath('/row/c/text()', query_to_xml(format("
+              "'SELECT count(*) AS c FROM %I.%I', table_schema, table_name), false, true, '')))[1]::text "
+              "FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1")
+
+
+def docker_exec(name, command, **kwargs):
+    return subprocess.run(["docker", "exec", "-i", name, "sh", "-c", command],
+                          check=True, capture_output=True, text=True, **kwargs).stdout
+
+
+@pytest.fixture(scope="module")
+def pg15():
+    """PostgreSQL 15, as the compose stack's image runs it: Debian 12's
+    postgresql-15 in a throwaway container of the test machine."""
+    name = f"ddeploy-pg15-{uuid.uuid4().hex[:8]}"
+    proxy = os.environ.get("TEST_APT_PROXY", "")
+    apt = f"-o Acquire::http::Proxy={shlex.quote(proxy)}" if proxy else ""
+    subprocess.run(["docker", "run", "-d", "--name", name, "--entrypoint", "sleep", f"{IMAGE_REPO}:bookworm", "infinity"],
+                   check=True, capture_output=True)
+    try:
+        docker_exec(name, f"apt-get -q {apt} update && DEBIAN_FRONTEND=noninteractive apt-get -q {apt} install -y "
+                          "--no-install-recommends postgresql-15 && (pg_ctlcluster 15 main start || true)")
+        yield name
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+
+
+def row_counts(run_psql):
+    return dict(line.split(" ") for line in run_psql(ROW_COUNTS).split("\n") if line)
+
+
+def compose_export(aio, pg15, tmp_path):
+    """What an operator brings from the compose stack, made as the README's
+    runbook makes it: `pg_dump -Fc` of its PostgreSQL 15 (here loaded with the
+    estate's schema and rows) and a tar of the media volume's content."""
+    aio.check_output(f"runuser -u postgres -- pg_dump --no-owner --no-privileges {APP} "
+                     "| grep -v '^SET transaction_timeout' > /var/tmp/estate.sql")  # a 17-only setting
+    plain = tmp_path / "estate.sql"
+    subprocess.run(["docker", "cp", "backup-aio:/var/tmp/estate.sql", str(plain)], check=True)
+    docker_exec(pg15, f"runuser -u postgres -- dropdb --if-exists {APP} && runuser -u postgres -- createdb {APP}")
+    with open(plain, encoding="utf-8") as sql:
+        docker_exec(pg15, f"runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -d {APP}", stdin=sql)
+    docker_exec(pg15, f"runuser -u postgres -- pg_dump -Fc {APP} > /root/compose-db.dump")
+    assert "Dumped from database version: 15." in docker_exec(pg15, "pg_restore --list /root/compose-db.dump")
+    dump = tmp_path / "compose-db.dump"
+    subprocess.run(["docker", "cp", f"{pg15}:/root/compose-db.dump", str(dump)], check=True)
     aio.check_output(f"tar -C /srv/{APP}/shared/media -czf /var/tmp/compose-media.tar.gz .")
-    files = {}
-    for name in ("compose-db.dump", "compose-media.tar.gz"):
-        files[name] = tmp_path / name
-        subprocess.run(["docker", "cp", f"backup-aio:/var/tmp/{name}", str(files[name])], check=True)
-    return files["compose-db.dump"], files["compose-media.tar.gz"]
+    media = tmp_path / "compose-media.tar.gz"
+    subprocess.run(["docker", "cp", "backup-aio:/var/tmp/compose-media.tar.gz", str(media)], check=True)
+    counts = row_counts(lambda q: docker_exec(pg15, f"runuser -u postgres -- psql -XAt -d {APP} -c {shlex.quote(q)}"))
+    return dump, media, counts
 
 
-def test_import_brings_in_a_compose_deployments_rows_and_uploads(aio, token, tmp_path):
+def estate_dump(aio, tmp_path, name):
+    """A dump of the estate's own database (PostgreSQL 17), for the refusals."""
+    aio.check_output(f"runuser -u postgres -- pg_dump -Fc {APP} > /var/tmp/{name}")
+    dump = tmp_path / name
+    subprocess.run(["docker", "cp", f"backup-aio:/var/tmp/{name}", str(dump)], check=True)
+    return dump
+
+
+def test_import_brings_in_a_compose_deployments_rows_and_uploads(aio, pg15, token, tmp_path):
     marker = uuid.uuid4().hex
     status, client = api(aio, "POST", "/api/clients/", token, "-H", "Content-Type: application/json",
                          "-d", json.dumps({"name": f"Moved {marker}", "notes": marker}))
@@ -212,9 +264,8 @@ def test_import_brings_in_a_compose_deployments_rows_and_uploads(aio, token, tmp
     assert status == 201, document
     path = aio.check_output(f"find /srv/{APP}/shared/media -type f -name {shlex.quote(os.path.basename(document['url']))}")
     checksum = aio.check_output(f"sha256sum {shlex.quote(path)}").split()[0]
-    dump, media = compose_export(aio, tmp_path)
-    tables = int(aio.check_output(
-        f"runuser -u postgres -- psql -XAt -d {APP} -c \"SELECT count(*) FROM pg_tables WHERE schemaname = 'public'\""))
+    dump, media, source_counts = compose_export(aio, pg15, tmp_path)
+    assert int(source_counts["crm_client"]) >= 1 and int(source_counts["django_migrations"]) > 0
 
     # The estate differs from the export: the client and its file are gone, a
     # client the export does not have exists.
@@ -228,8 +279,13 @@ def test_import_brings_in_a_compose_deployments_rows_and_uploads(aio, token, tmp
     rc, out = playbook("import.yml", "-e", "import_confirm=yes", "-e", f"import_db_dump={dump}",
                        "-e", f"import_media_archive={media}")
     assert rc == 0, out[-4000:]
-    assert f"{tables} tables, each with as many rows as the dump" in " ".join(out.split())
+    assert f"{len(source_counts)} tables, each with as many rows as the dump" in " ".join(out.split())
     assert "checksums match" in out
+    # The counts the import held the restore to (inside its transaction), table
+    # by table, are PostgreSQL 15's. (Counted again now, the estate would
+    # differ: its deposit monitor writes as soon as it runs.)
+    imported = dict(re.findall(r"public\.(\w+) (\d+)", " ".join(out.split()).split("each with as many rows")[1]))
+    assert imported == source_counts
 
     status, moved = api(aio, "GET", f"/api/clients/{client['id']}/", token)
     assert status == 200 and moved["name"] == f"Moved {marker}"
@@ -245,16 +301,31 @@ def test_import_brings_in_a_compose_deployments_rows_and_uploads(aio, token, tmp
 
 
 def test_import_of_a_damaged_dump_changes_nothing(aio, token, tmp_path):
-    dump, media = compose_export(aio, tmp_path)
+    dump = estate_dump(aio, tmp_path, "damaged.dump")
     dump.write_bytes(dump.read_bytes()[: dump.stat().st_size // 2])
     status, client = api(aio, "POST", "/api/clients/", token, "-H", "Content-Type: application/json",
                          "-d", json.dumps({"name": "Still here"}))
     assert status == 201, client
-    rc, out = playbook("import.yml", "-e", "import_confirm=yes", "-e", f"import_db_dump={dump}",
-                       "-e", f"import_media_archive={media}")
+    rc, out = playbook("import.yml", "-e", "import_confirm=yes", "-e", f"import_db_dump={dump}")
     assert rc != 0
     assert "is damaged: pg_restore cannot read all of its data" in " ".join(out.split())
     # Refused before the application stopped: it serves, the row is there.
+    assert aio.service(f"{APP}-gunicorn.socket").is_running
+    assert api(aio, "GET", f"/api/clients/{client['id']}/", token)[0] == 200
+
+
+def test_import_of_a_dump_from_a_newer_release_changes_nothing(aio, token, tmp_path):
+    # The compose stack ran a release whose migrations this one lacks.
+    psql = f"runuser -u postgres -- psql -XAtq -d {APP} -c"
+    aio.check_output(f"{psql} \"INSERT INTO django_migrations (app, name, applied) VALUES ('crm', '0099_future', now())\"")
+    dump = estate_dump(aio, tmp_path, "newer.dump")
+    aio.check_output(f"{psql} \"DELETE FROM django_migrations WHERE name = '0099_future'\"")
+    status, client = api(aio, "POST", "/api/clients/", token, "-H", "Content-Type: application/json",
+                         "-d", json.dumps({"name": "Not replaced"}))
+    assert status == 201, client
+    rc, out = playbook("import.yml", "-e", "import_confirm=yes", "-e", f"import_db_dump={dump}")
+    assert rc != 0
+    assert "the release does not know crm.0099_future" in " ".join(out.split())
     assert aio.service(f"{APP}-gunicorn.socket").is_running
     assert api(aio, "GET", f"/api/clients/{client['id']}/", token)[0] == 200
 
