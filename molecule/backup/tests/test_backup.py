@@ -136,28 +136,39 @@ def token(aio):
     return api_token(aio, APP, "drill")
 
 
-def test_restore_drill_brings_back_rows_and_the_upload(aio, token):
+def client_with_upload(aio, token, label):
+    """A client and a PDF uploaded for it, through the API: (marker, client,
+    document, the file's path on the host, its SHA-256)."""
     marker = uuid.uuid4().hex
     status, client = api(aio, "POST", "/api/clients/", token, "-H", "Content-Type: application/json",
-                         "-d", json.dumps({"name": f"Drill {marker}", "notes": marker}))
+                         "-d", json.dumps({"name": f"{label} {marker}", "notes": marker}))
     assert status == 201, client
-    aio.check_output(f"printf %s {shlex.quote('%PDF-1.4 drill ' + marker)} > /tmp/drill-{marker}.pdf")
+    upload = f"/var/tmp/{label.lower()}-{marker}.pdf"
+    aio.check_output(f"printf %s {shlex.quote(f'%PDF-1.4 {label} {marker}')} > {upload}")
     status, document = api(aio, "POST", "/api/documents/", token,
-                           "-F", f"client={client['id']}", "-F", f"file=@/tmp/drill-{marker}.pdf;type=application/pdf")
+                           "-F", f"client={client['id']}", "-F", f"file=@{upload};type=application/pdf")
     assert status == 201, document
     path = aio.check_output(f"find /srv/{APP}/shared/media -type f -name {shlex.quote(os.path.basename(document['url']))}")
     assert path
-    checksum = aio.check_output(f"sha256sum {shlex.quote(path)}").split()[0]
+    return marker, client, document, path, aio.check_output(f"sha256sum {shlex.quote(path)}").split()[0]
+
+
+def remove_client_and_upload(aio, token, client, document, path):
+    """The loss: the rows deleted through the API, the file from the disk."""
+    assert api(aio, "DELETE", f"/api/documents/{document['id']}/", token)[0] == 204
+    assert api(aio, "DELETE", f"/api/clients/{client['id']}/", token)[0] == 204
+    aio.check_output(f"rm -f {shlex.quote(path)}")
+    assert api(aio, "GET", f"/api/clients/{client['id']}/", token)[0] == 404
+
+
+def test_restore_drill_brings_back_rows_and_the_upload(aio, token):
+    marker, client, document, path, checksum = client_with_upload(aio, token, "Drill")
 
     result = run_cron_job(aio)
     assert result.rc == 0, result.stderr
     taken = latest_good(aio)
 
-    # The loss: rows deleted through the API, the file from the disk.
-    assert api(aio, "DELETE", f"/api/documents/{document['id']}/", token)[0] == 204
-    assert api(aio, "DELETE", f"/api/clients/{client['id']}/", token)[0] == 204
-    aio.check_output(f"rm -f {shlex.quote(path)}")
-    assert api(aio, "GET", f"/api/clients/{client['id']}/", token)[0] == 404
+    remove_client_and_upload(aio, token, client, document, path)
 
     rc, out = playbook("restore.yml", "-e", "restore_confirm=yes", "-e", "restore_media=true")
     assert rc == 0, out[-4000:]
@@ -254,24 +265,13 @@ def estate_dump(aio, tmp_path, name):
 
 
 def test_import_brings_in_a_compose_deployments_rows_and_uploads(aio, pg15, token, tmp_path):
-    marker = uuid.uuid4().hex
-    status, client = api(aio, "POST", "/api/clients/", token, "-H", "Content-Type: application/json",
-                         "-d", json.dumps({"name": f"Moved {marker}", "notes": marker}))
-    assert status == 201, client
-    aio.check_output(f"printf %s {shlex.quote('%PDF-1.4 moved ' + marker)} > /var/tmp/moved-{marker}.pdf")
-    status, document = api(aio, "POST", "/api/documents/", token,
-                           "-F", f"client={client['id']}", "-F", f"file=@/var/tmp/moved-{marker}.pdf;type=application/pdf")
-    assert status == 201, document
-    path = aio.check_output(f"find /srv/{APP}/shared/media -type f -name {shlex.quote(os.path.basename(document['url']))}")
-    checksum = aio.check_output(f"sha256sum {shlex.quote(path)}").split()[0]
+    marker, client, document, path, checksum = client_with_upload(aio, token, "Moved")
     dump, media, source_counts = compose_export(aio, pg15, tmp_path)
     assert int(source_counts["crm_client"]) >= 1 and int(source_counts["django_migrations"]) > 0
 
     # The estate differs from the export: the client and its file are gone, a
     # client the export does not have exists.
-    assert api(aio, "DELETE", f"/api/documents/{document['id']}/", token)[0] == 204
-    assert api(aio, "DELETE", f"/api/clients/{client['id']}/", token)[0] == 204
-    aio.check_output(f"rm -f {shlex.quote(path)}")
+    remove_client_and_upload(aio, token, client, document, path)
     status, stray = api(aio, "POST", "/api/clients/", token, "-H", "Content-Type: application/json",
                         "-d", json.dumps({"name": f"Not in the export {marker}"}))
     assert status == 201, stray
@@ -300,18 +300,23 @@ def test_import_brings_in_a_compose_deployments_rows_and_uploads(aio, pg15, toke
     assert aio.run(f"curl -fsS {API}/readyz").rc == 0
 
 
-def test_import_of_a_damaged_dump_changes_nothing(aio, token, tmp_path):
-    dump = estate_dump(aio, tmp_path, "damaged.dump")
-    dump.write_bytes(dump.read_bytes()[: dump.stat().st_size // 2])
+def assert_import_refused(aio, token, dump, why):
+    """import.yml refuses DUMP, saying why, before the application stops: it
+    serves, and a row made just before is still there."""
     status, client = api(aio, "POST", "/api/clients/", token, "-H", "Content-Type: application/json",
-                         "-d", json.dumps({"name": "Still here"}))
+                         "-d", json.dumps({"name": "Made before a refused import"}))
     assert status == 201, client
     rc, out = playbook("import.yml", "-e", "import_confirm=yes", "-e", f"import_db_dump={dump}")
     assert rc != 0
-    assert "is damaged: pg_restore cannot read all of its data" in " ".join(out.split())
-    # Refused before the application stopped: it serves, the row is there.
+    assert why in " ".join(out.split())
     assert aio.service(f"{APP}-gunicorn.socket").is_running
     assert api(aio, "GET", f"/api/clients/{client['id']}/", token)[0] == 200
+
+
+def test_import_of_a_damaged_dump_changes_nothing(aio, token, tmp_path):
+    dump = estate_dump(aio, tmp_path, "damaged.dump")
+    dump.write_bytes(dump.read_bytes()[: dump.stat().st_size // 2])
+    assert_import_refused(aio, token, dump, "is damaged: pg_restore cannot read all of its data")
 
 
 def test_import_of_a_dump_from_a_newer_release_changes_nothing(aio, token, tmp_path):
@@ -320,14 +325,7 @@ def test_import_of_a_dump_from_a_newer_release_changes_nothing(aio, token, tmp_p
     aio.check_output(f"{psql} \"INSERT INTO django_migrations (app, name, applied) VALUES ('crm', '0099_future', now())\"")
     dump = estate_dump(aio, tmp_path, "newer.dump")
     aio.check_output(f"{psql} \"DELETE FROM django_migrations WHERE name = '0099_future'\"")
-    status, client = api(aio, "POST", "/api/clients/", token, "-H", "Content-Type: application/json",
-                         "-d", json.dumps({"name": "Not replaced"}))
-    assert status == 201, client
-    rc, out = playbook("import.yml", "-e", "import_confirm=yes", "-e", f"import_db_dump={dump}")
-    assert rc != 0
-    assert "the release does not know crm.0099_future" in " ".join(out.split())
-    assert aio.service(f"{APP}-gunicorn.socket").is_running
-    assert api(aio, "GET", f"/api/clients/{client['id']}/", token)[0] == 200
+    assert_import_refused(aio, token, dump, "the release does not know crm.0099_future")
 
 
 # --- Corruption, failures, freshness ---------------------------------------------
