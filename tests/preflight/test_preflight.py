@@ -220,6 +220,7 @@ BAD_INPUTS = [
     ("web_admin_allow", ["10.0.0.0/33"], "web_admin_allow[0] must be an IP address or a network"),
     ("web_trusted_proxies", ["192.0.2.300"], "web_trusted_proxies[0] must be an IP address or a network"),
     ("app_egress_allow", ["smtp.example.com"], "app_egress_allow[0] must be an IP address, a network in CIDR notation, or one of"),
+    ("hardening_fail2ban_ignore_extra", ["office-vpn"], "hardening_fail2ban_ignore_extra[0] must be an IP address or a network"),
     ("web_admin_allow", "10.0.0.0/8", "web_admin_allow must be a list"),
     # positive integers
     ("app_gunicorn_workers", "four", "app_gunicorn_workers must be an integer from 1 to 256; got 'four'"),
