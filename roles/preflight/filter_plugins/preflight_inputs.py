@@ -198,6 +198,11 @@ def _cron(value, check):
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+def env_name_reserved(name, reserved):
+    """Whether NAME is one of RESERVED (NAME* a prefix); tools/import-env too."""
+    return any(name == r or (r.endswith("*") and name.startswith(r[:-1])) for r in reserved or ())
+
+
 def _env(value, check):
     """Extra environment of the services: {NAME: scalar}, never one of the
     names the estate writes itself (`reserved`, NAME* a prefix): the later
@@ -207,7 +212,7 @@ def _env(value, check):
     for name, item in value.items():
         if not isinstance(name, str) or not _ENV_NAME.match(name):
             return f"has {name!r}, which is not an environment variable name (letters, digits, _)"
-        if any(name == r or (r.endswith("*") and name.startswith(r[:-1])) for r in check.get("reserved") or ()):
+        if env_name_reserved(name, check.get("reserved")):
             return f"sets {name}, which the estate writes itself (set its own variable instead)"
         if isinstance(item, (dict, list)) or item is None:
             return f"has {name} set to {item!r}: values must be strings or numbers"
