@@ -231,6 +231,8 @@ BAD_INPUTS = [
     # enumerations and booleans
     ("web_tls_mode", "self-signed", "web_tls_mode must be one of: letsencrypt, provided, selfsigned"),
     ("web_flower_enabled", "maybe", "web_flower_enabled must be true or false"),
+    ("app_deploy_strategy", "blue-green", "app_deploy_strategy must be one of: rolling, maintenance"),
+    ("app_deploy_lock_host", "db9", "app_deploy_lock_host must be one of:"),
     # durations, sizes, rates, schedules
     ("common_journald_max_retention_sec", "a month", "common_journald_max_retention_sec must be a systemd time span"),
     ("common_journald_system_max_use", "1GB", "common_journald_system_max_use must be a size"),
