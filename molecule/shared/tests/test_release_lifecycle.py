@@ -6,11 +6,14 @@ changes the current release)."""
 import json
 import os
 import shutil
+import signal
+import subprocess
+import threading
 import time
 
 import pytest
 import wrk_load
-from estate import APP, REPO, playbook
+from estate import APP, INVENTORY, REPO, api_token, curl, playbook, wait_for
 
 # The release mechanics are the same Ansible code on both Debian releases; to
 # keep CI inside its time budget they run on the first one (trixie) only.
@@ -186,3 +189,137 @@ def test_manage_playbook_creates_an_admin_non_interactively(host):
         "print(u.is_superuser and u.check_password('a-long-molecule-password-1'))\" </dev/null"
     )
     assert check.stdout.strip().endswith("True"), check.stdout + check.stderr
+
+
+LOCK = f"/var/lib/{APP}-deploy/lock"
+
+
+def start_playbook(name, *extra):
+    """An operator's run in the background, in its own process group."""
+    return subprocess.Popen(
+        ["ansible-playbook", "-i", INVENTORY, f"playbooks/{name}", *extra],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
+    )
+
+
+def lock_holder(host):
+    lock = host.file(LOCK)
+    return json.loads(lock.content_string) if lock.exists else None
+
+
+def test_a_second_deploy_fails_at_once_naming_the_holder(host, tmp_path):
+    first = start_playbook("deploy.yml", "-e", f"application_source_path={app_copy(tmp_path, '6.0.0')}")
+    try:
+        holder = wait_for(lambda: lock_holder(host), timeout=300, interval=1)
+        assert holder and holder["playbook"] == "deploy.yml" and holder["release"] == "6.0.0", holder
+        started = time.monotonic()
+        rc, out = playbook("rollback.yml")
+        took = time.monotonic() - started
+        assert rc != 0
+        said = " ".join(out.split())
+        assert f"is held by {holder['holder']}: deploy.yml of 6.0.0, process {holder['pid']}" in said, said[-2000:]
+        assert "Wait for that run to end" in said and "STALE" not in said
+        assert took < 120, took  # preflight and the lock, nothing else
+        out, _ = first.communicate(timeout=900)
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+    assert first.returncode == 0, out[-3000:]
+    assert served_release(host).startswith("6.0.0-")
+    assert lock_holder(host) is None  # given back at the end
+
+
+def test_a_killed_deploy_leaves_a_stale_lock_that_is_broken_on_request(host, tmp_path):
+    run = start_playbook("deploy.yml", "-e", f"application_source_path={app_copy(tmp_path, '6.1.0-killed')}")
+    try:
+        holder = wait_for(lambda: lock_holder(host), timeout=300, interval=1)
+        assert holder, "the deploy never took the lock"
+    finally:
+        os.killpg(run.pid, signal.SIGKILL)
+        run.communicate()
+    rc, out = playbook("maintenance.yml", "-e", "maintenance=off")
+    assert rc != 0
+    said = " ".join(out.split())
+    assert f"process {holder['pid']}" in said and "It is STALE" in said, said[-2000:]
+    assert lock_holder(host) == holder
+    rc, out = playbook("status.yml")
+    assert rc == 0, out[-3000:]
+    assert f"HELD by {holder['holder']}: deploy.yml of 6.1.0-killed, process {holder['pid']}" in out, out[-3000:]
+    rc, out = playbook("maintenance.yml", "-e", "maintenance=off", "-e", "deploy_lock_break=true")
+    assert rc == 0, out[-3000:]
+    assert lock_holder(host) is None
+
+
+RENAME_MIGRATION = """\
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("crm", "0001_initial")]
+    operations = [
+        migrations.AlterField(model_name="client", name="notes", field=models.TextField(blank=True, db_column="remarks")),
+    ]
+"""
+
+
+def client_columns(host):
+    return host.check_output(
+        f"runuser -u postgres -- psql -XAt -d {APP} -c "
+        "\"SELECT column_name FROM information_schema.columns WHERE table_name = 'crm_client'\"").split()
+
+
+def watch_readyz(host, seen, stop):
+    """Status codes of /readyz through Nginx, one request at a time."""
+    while not stop.is_set():
+        status = host.run("curl -sk -o /dev/null -w '%{http_code}' --max-time 5 https://127.0.0.1/readyz").stdout
+        seen.append(status)
+        time.sleep(0.2)
+
+
+def test_column_rename_is_refused_rolling_and_deploys_in_a_maintenance_window(host, tmp_path):
+    # The attribute keeps its name, the column gets a new one: the API is
+    # unchanged, the release still serving breaks on the renamed column.
+    source = app_copy(tmp_path, "7.0.0-rename")
+    models = source / "django" / "crm" / "models.py"
+    models.write_text(models.read_text().replace(
+        "notes = models.TextField(blank=True)", 'notes = models.TextField(blank=True, db_column="remarks")'))
+    (source / "django" / "crm" / "migrations" / "0002_rename_notes.py").write_text(RENAME_MIGRATION)
+    serving = served_release(host)
+    rc, out = playbook("deploy.yml", "-e", f"application_source_path={source}")
+    assert rc != 0
+    said = " ".join(out.split())
+    assert "Refusing to migrate:" in said and "renames column notes to remarks" in said, said[-2000:]
+    assert "app_deploy_strategy=maintenance" in said
+    assert "notes" in client_columns(host) and served_release(host) == serving
+    assert lock_holder(host) is None  # a refusal gives the lock back
+
+    units = host.check_output(f"systemctl list-units '{APP}-*' --state=active --no-legend --plain | cut -d' ' -f1").split()
+    seen, stop = [], threading.Event()
+    watcher = threading.Thread(target=watch_readyz, args=(host, seen, stop))
+    watcher.start()
+    try:
+        rc, out = playbook("deploy.yml", "-e", f"application_source_path={source}",
+                           "-e", "app_deploy_strategy=maintenance")
+        time.sleep(2)
+    finally:
+        stop.set()
+        watcher.join()
+    assert rc == 0, out[-3000:]
+    columns = client_columns(host)
+    assert "remarks" in columns and "notes" not in columns
+    assert served_release(host).startswith("7.0.0-rename-")
+    # Users saw the maintenance page, never an error from a stopped backend.
+    assert "503" in seen and seen[-1] == "200", seen
+    assert set(seen) <= {"200", "503"}, seen
+    assert not host.file("/var/www/maintenance/enabled").exists
+    after = host.check_output(f"systemctl list-units '{APP}-*' --state=active --no-legend --plain | cut -d' ' -f1").split()
+    assert set(units) <= set(after), set(units) - set(after)
+    # The API serves on the renamed column.
+    auth = f"Authorization: Token {api_token(host, APP, 'maintenance-window-test')}"
+    status, _, body, _ = curl(host, "https://localhost/api/clients/", "-H", auth, "-H", "Content-Type: application/json",
+                              "--data", '{"name": "After the window", "notes": "kept in remarks"}')
+    assert status == "201", body
+    assert host.check_output(
+        f"runuser -u postgres -- psql -XAt -d {APP} -c \"SELECT remarks FROM crm_client WHERE name = 'After the window'\""
+    ) == "kept in remarks"

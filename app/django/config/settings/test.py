@@ -12,3 +12,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, te
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MEDIA_ROOT = env_str("DJANGO_MEDIA_ROOT", tempfile.mkdtemp(prefix="app-test-media-"))
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+# lintmigrations (app/run-tests): every migration of the project's apps must
+# keep the release still serving working during a rolling deploy.
+INSTALLED_APPS = [*INSTALLED_APPS, "django_migration_linter"]  # noqa: F405
+MIGRATION_LINTER_OPTIONS = {"include_apps": ["core", "crm", "wallet"]}
