@@ -107,6 +107,25 @@ ensure_promtool() {
   [ -x "$dir/usr/bin/promtool" ] || die "no promtool in the package"
 }
 
+# Renovate's renovate-config-validator, pinned by tests/renovate/package-lock.json,
+# installed from npm into .state/renovate (tools/test lint and the delivery
+# tests validate renovate.json with it).
+ensure_renovate_validator() {
+  local dir="$STATE_DIR/renovate" want
+  want="$(cat "$REPO_ROOT/tests/renovate/package.json" "$REPO_ROOT/tests/renovate/package-lock.json" | sha256sum | cut -d' ' -f1)"
+  if [ -x "$dir/node_modules/.bin/renovate-config-validator" ] && [ "$(cat "$dir/.stamp" 2>/dev/null)" = "$want" ]; then
+    return 0
+  fi
+  command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+  log "Installing Renovate's config validator into $dir"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  cp "$REPO_ROOT/tests/renovate/package.json" "$REPO_ROOT/tests/renovate/package-lock.json" "$dir/"
+  # Its optional native regex module builds from source only: RegExp does.
+  (cd "$dir" && npm ci --omit=optional --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$want" >"$dir/.stamp"
+}
+
 image_tag() { echo "$IMAGE_REPO:$1"; }
 
 # Debian systemd base images, built locally (no registry is reachable).
