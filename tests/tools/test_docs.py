@@ -513,7 +513,10 @@ def test_tool(tool):
         subcommands = [words[0]] if words else []
         subcommands += [after for before, after in zip(words, words[1:], strict=False) if before == "|"]
         for word in subcommands:
-            if re.fullmatch(r"[a-z][a-z-]*", word) and not re.search(rf"^\s*(?:[\w|-]*\|)?{re.escape(word)}(?:\|[\w|-]*)?\)", script, re.M):
+            # A shell `case` branch, or an argparse subparser.
+            if re.fullmatch(r"[a-z][a-z-]*", word) and not (
+                    re.search(rf"^\s*(?:[\w|-]*\|)?{re.escape(word)}(?:\|[\w|-]*)?\)", script, re.M)
+                    or re.search(rf"add_parser\(\s*[\"']{re.escape(word)}[\"']", script)):
                 problems.append(f"{_rel(doc)}: `{tool} {word}`: {tool} has no subcommand {word}")
         for word in words:
             option = re.match(r"^\[?(--[\w-]+)", word)

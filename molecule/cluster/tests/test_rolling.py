@@ -8,7 +8,9 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
+import tarfile
 import time
 import uuid
 
@@ -149,3 +151,100 @@ def test_rollback_is_rolling_and_fails_no_request(web, app_hosts, first_release)
     assert stats["requests"] > 100, stats["text"]
     assert stats["non2xx"] == 0 and stats["socket_errors"] == 0, stats["text"]
     assert no_drained_upstreams(web)
+
+
+# --- Release artifacts: built once, installed with no package registry ------------
+
+CODE_HOSTS = ["cluster-web1", "cluster-app1", "cluster-app2", "cluster-worker1"]
+# HTTPS out: PyPI and the npm registry (apt goes through its http proxy).
+NO_REGISTRY = "OUTPUT -p tcp --dport 443 -j REJECT"
+
+
+def build_artifact(source, out):
+    result = subprocess.run([os.path.join(REPO, "tools", "release"), "build", "--source", str(source), "--out", str(out)],
+                            capture_output=True, text=True, timeout=900, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return next(out.glob("*.tar.gz"))
+
+
+def normalized(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def artifact_wheels(artifact):
+    """{python tag: {(name, version)}} of the artifact's wheels."""
+    wheels = {}
+    with tarfile.open(artifact) as tar:
+        for member in tar.getnames():
+            match = re.match(r"\.artifact/wheels/(cp\d+)/([^/]+?)-([^-/]+?)-.*\.whl$", member)
+            if match:
+                wheels.setdefault(match.group(1), set()).add((normalized(match.group(2)), match.group(3)))
+    return wheels
+
+
+def installed(host):
+    """(python tag, {(name, version)}) of the serving release's venv."""
+    venv = f"/srv/{APP}/current/venv/bin/python"
+    tag = host.check_output(f"{venv} -c \"import sys; print('cp%d%d' % sys.version_info[:2])\"")
+    packages = set()
+    for line in host.check_output(f"{venv} -m pip list --format=freeze --disable-pip-version-check").splitlines():
+        name, version = line.split("==")
+        if normalized(name) != "pip":
+            packages.add((normalized(name), version))
+    return tag, packages
+
+
+def test_an_artifact_with_one_changed_byte_is_refused_before_any_host_changes(app_hosts, tmp_path):
+    artifact = build_artifact(app_copy(tmp_path, "4.0.0"), tmp_path / "dist")
+    unpacked = tmp_path / "unpacked"
+    with tarfile.open(artifact) as tar:
+        tar.extractall(unpacked, filter="data")
+    with open(unpacked / "django" / "manage.py", "ab") as handle:
+        handle.write(b" ")
+    tampered = tmp_path / "tampered.tar.gz"
+    with tarfile.open(tampered, "w:gz") as tar:
+        for path in sorted(unpacked.rglob("*")):
+            tar.add(path, arcname=path.relative_to(unpacked).as_posix(), recursive=False)
+    releases = {name: sorted(h.file(f"/srv/{APP}/releases").listdir()) for name, h in app_hosts.items()}
+    rc, out = playbook("deploy.yml", "-e", "application_source=artifact", "-e", f"application_artifact_path={tampered}")
+    said = " ".join(out.split())
+    assert rc != 0
+    assert "Refusing the release artifact, no host was changed" in said and "django/manage.py" in said, said[-3000:]
+    assert {name: sorted(h.file(f"/srv/{APP}/releases").listdir()) for name, h in app_hosts.items()} == releases
+
+
+def test_one_artifact_deploys_to_both_debian_releases_with_no_registry(tmp_path):
+    source = app_copy(tmp_path, "4.1.0")
+    with open(source / "requirements.txt", "a", encoding="utf-8") as handle:
+        handle.write("# lock regenerated: every host builds its environment anew, from the artifact\n")
+    artifact = build_artifact(source, tmp_path / "dist")
+    release = artifact.name.removesuffix(".tar.gz")
+    hosts = {name: get_host(name) for name in CODE_HOSTS}
+    for host in hosts.values():
+        host.run_expect([0], f"iptables -I {NO_REGISTRY.replace('OUTPUT', 'OUTPUT 1', 1)}")
+    try:
+        for name in APP_HOSTS:
+            probe = hosts[name].run(f"/srv/{APP}/current/venv/bin/pip download --no-deps --retries 0 --timeout 5 "
+                                    "-d /tmp/registry-probe six")
+            assert probe.rc != 0, f"{name} still reaches PyPI: {probe.stdout}"
+        rc, out = playbook("deploy.yml", "-e", "application_source=artifact", "-e", f"application_artifact_path={artifact}")
+    finally:
+        for host in hosts.values():
+            host.run(f"iptables -D {NO_REGISTRY}")
+    assert rc == 0, out[-4000:]
+    wheels = artifact_wheels(artifact)
+    assert set(wheels) == {"cp311", "cp313"}, wheels.keys()
+    tags = set()
+    for name, host in hosts.items():
+        assert current_release(host) == release, name
+        tag, packages = installed(host)
+        tags.add(tag)
+        assert packages == wheels[tag], (name, packages ^ wheels[tag])
+    assert tags == {"cp311", "cp313"}  # Debian 12 and 13 hosts both
+    for name in APP_HOSTS:
+        assert served_release(hosts[name]) == release
+    # The Node services' packages came from the artifact's npm cache.
+    lock = json.loads((source / "node-wallet" / "package-lock.json").read_text())
+    tree = json.loads(hosts["cluster-worker1"].check_output(f"cat /srv/{APP}/current/node-wallet/node_modules/.package-lock.json"))
+    assert {k: v["version"] for k, v in tree["packages"].items()} == {
+        k: v["version"] for k, v in lock["packages"].items() if k and not v.get("dev")}
