@@ -313,7 +313,7 @@ def test_usage_and_bad_arguments(capsys):
         bench.parse_args(["--help"])
     assert done.value.code == 0
     usage = " ".join(capsys.readouterr().out.split("\n\n")[0].split())
-    assert usage == "usage: tools/bench [-h] [--skip-fresh] [--skip-noop] [--test-log FILE] [--security-only]"
+    assert usage == "usage: tools/bench [-h] [--skip-fresh] [--skip-noop] [--test-log FILE] [--security-only] [--artifact-only]"
     with pytest.raises(SystemExit) as done:
         bench.parse_args(["--bogus"])
     assert done.value.code not in (0, None)
@@ -334,6 +334,11 @@ def test_options(tmp_path):
 def test_security_only_skips_the_other_rows():
     args = bench.parse_args(["--security-only"])
     assert (args.security_only, args.skip_fresh, args.skip_noop) == (True, True, True)
+
+
+def test_artifact_only_skips_the_other_rows():
+    args = bench.parse_args(["--artifact-only"])
+    assert (args.artifact_only, args.security_only, args.skip_fresh, args.skip_noop) == (True, False, True, True)
 
 
 # The end of `lynis audit system --quick --no-colors` (Lynis 3.1).
