@@ -211,6 +211,7 @@ def test_an_artifact_with_one_changed_byte_is_refused_before_any_host_changes(ap
     assert rc != 0
     assert "Refusing the release artifact, no host was changed" in said and "django/manage.py" in said, said[-3000:]
     assert {name: sorted(h.file(f"/srv/{APP}/releases").listdir()) for name, h in app_hosts.items()} == releases
+    assert not app_hosts["cluster-app1"].file(f"/var/lib/{APP}-deploy/lock").exists  # a refusal gives the lock back
 
 
 def test_one_artifact_deploys_to_both_debian_releases_with_no_registry(tmp_path):
