@@ -238,6 +238,8 @@ def test_a_killed_deploy_leaves_a_stale_lock_that_is_broken_on_request(host, tmp
     finally:
         os.killpg(run.pid, signal.SIGKILL)
         run.communicate()
+        # Mitogen's multiplexer runs in a session of its own: it goes too.
+        subprocess.run(["pkill", "-KILL", "-f", f"application_source_path={tmp_path}"], check=False)
     rc, out = playbook("maintenance.yml", "-e", "maintenance=off")
     assert rc != 0
     said = " ".join(out.split())
