@@ -233,6 +233,8 @@ BAD_INPUTS = [
     ("web_flower_enabled", "maybe", "web_flower_enabled must be true or false"),
     ("app_deploy_strategy", "blue-green", "app_deploy_strategy must be one of: rolling, maintenance"),
     ("app_deploy_lock_host", "db9", "app_deploy_lock_host must be one of:"),
+    ("application_source", "tarball", "application_source must be one of: local, git, artifact"),
+    ("application_artifact_path", "dist/1.0.0.tar.gz", "application_artifact_path must be an absolute path"),
     # durations, sizes, rates, schedules
     ("common_journald_max_retention_sec", "a month", "common_journald_max_retention_sec must be a systemd time span"),
     ("common_journald_system_max_use", "1GB", "common_journald_system_max_use must be a size"),
@@ -261,3 +263,7 @@ def test_bad_input_is_rejected_naming_the_variable_value_and_file(tmp_path, sent
 
 def test_required_input_cannot_be_emptied(tmp_path, sentinel):
     assert_rejected(tmp_path, sentinel, "web_tls_mode must be set: it is empty", extra_vars={"web_tls_mode": ""})
+
+
+def test_artifact_source_needs_an_artifact(tmp_path, sentinel):
+    assert_rejected(tmp_path, sentinel, "application_artifact_path must be set", extra_vars={"application_source": "artifact"})
