@@ -34,7 +34,9 @@ worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", _SHM if os.path.isdir
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG", "true").lower() in ("1", "true", "yes", "on") else None
 errorlog = "-"
-access_log_format = '%({x-forwarded-for}i)s %(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+# request_id: the id in the response, i.e. nginx's X-Request-ID, or the one
+# Django made when a request came without a usable one (core.middleware).
+access_log_format = '%({x-forwarded-for}i)s %(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s "%(a)s"'
 # Merged over gunicorn's defaults; propagate False avoids every line twice.
 logconfig_dict = {
     "loggers": {

@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from core import health
 from core.views import (
+    ErrorDrillView,
     HeartbeatView,
     NodeQuoteView,
     ServiceStrategyDetailView,
@@ -30,6 +31,7 @@ service_urls = [
     path("deposits/", ServiceDepositView.as_view(), name="service-deposits"),
     path("strategies/", ServiceStrategyListView.as_view(), name="service-strategies"),
     path("strategies/<slug:name>/", ServiceStrategyDetailView.as_view(), name="service-strategy"),
+    path("error-drill/", ErrorDrillView.as_view(), name="service-error-drill"),
 ]
 
 urlpatterns = [

@@ -1,3 +1,4 @@
+from config.request_id import HEADER, META_KEY, new_request_id, request_id_var, valid_request_id
 from core import health
 
 PROBES = {
@@ -20,3 +21,23 @@ class HealthCheckMiddleware:
         if view is not None and request.method in ("GET", "HEAD"):
             return view(request)
         return self.get_response(request)
+
+
+class RequestIDMiddleware:
+    """Takes the request id from X-Request-ID (nginx sends one with every
+    request) or makes one, holds it for the request's log lines, Celery tasks
+    and node-api calls, and returns it in the response header."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request_id = valid_request_id(request.META.get(META_KEY)) or new_request_id()
+        request.request_id = request_id
+        token = request_id_var.set(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_var.reset(token)
+        response[HEADER] = request_id
+        return response

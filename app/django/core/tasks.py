@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.exceptions import ErrorDrill
 from core.models import Heartbeat, TaskProbe
 
 log = logging.getLogger(__name__)
@@ -40,3 +41,10 @@ def run_probe(self, probe_id):
         TaskProbe.objects.filter(pk=probe_id, completed_at__isnull=True).update(completed_at=timezone.now())
     log.info("probe %s completed after %.1fs", probe_id, probe.sleep)
     return probe_id
+
+
+@shared_task(ignore_result=True)
+def error_drill():
+    """Fails on purpose: the Celery half of the error drill."""
+    log.info("error drill: raising in a task")
+    raise ErrorDrill("error drill in a Celery task")

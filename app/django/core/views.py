@@ -7,16 +7,21 @@ import urllib.request
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
+from kombu.exceptions import OperationalError
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.request_id import HEADER as REQUEST_ID_HEADER
+from config.request_id import get_request_id
+from core.exceptions import ErrorDrill
 from core.models import Heartbeat, Strategy, TaskProbe
 from core.serializers import HeartbeatSerializer, StrategySerializer, TaskProbeSerializer
 from core.service_auth import ServiceAPIMixin
-from core.tasks import run_probe
+from core.tasks import error_drill, run_probe
+from wallet.tasks import record_quote
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +96,8 @@ class ServiceStrategyDetailView(ServiceAPIMixin, RetrieveAPIView):
 
 class NodeQuoteView(APIView):
     """GET /api/quote/?amount=..: Django asking node-api (NODE_API_URL) for
-    a quote, so users need only one API and the token stays in Django."""
+    a quote, so users need only one API and the token stays in Django. Each
+    quote given is recorded (wallet.Quote) by a Celery task."""
 
     def get(self, request):
         amount = request.query_params.get("amount", "")
@@ -100,9 +106,16 @@ class NodeQuoteView(APIView):
         url = f"{settings.NODE_API_URL.rstrip('/')}/quote?{query}"
         if not url.startswith(("http://", "https://")):
             return Response({"detail": "NODE_API_URL is not an http(s) URL."}, status=status.HTTP_502_BAD_GATEWAY)
+        request_id = get_request_id()
+        # node-api logs the same id for this call.
+        headers = {REQUEST_ID_HEADER: request_id} if request_id else {}
+        outgoing = urllib.request.Request(url, headers=headers)  # noqa: S310 - scheme checked above
         try:
-            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - scheme checked above
-                return Response(json.loads(response.read()), status=response.status)
+            with urllib.request.urlopen(outgoing, timeout=5) as response:  # noqa: S310 - scheme checked above
+                quote = json.loads(response.read())
+                if response.status == status.HTTP_200_OK:
+                    self.record(quote, request.user)
+                return Response(quote, status=response.status)
         except urllib.error.HTTPError as exc:
             if exc.code == 400:
                 return Response(json.loads(exc.read() or b"{}"), status=status.HTTP_400_BAD_REQUEST)
@@ -110,3 +123,29 @@ class NodeQuoteView(APIView):
         except (urllib.error.URLError, OSError, ValueError) as exc:
             log.warning("node-api quote failed: %s", exc)
         return Response({"detail": "node-api unavailable"}, status=status.HTTP_502_BAD_GATEWAY)
+
+    @staticmethod
+    def record(quote, user):
+        log.info("quote from node-api: %s %s, net %s", quote.get("amount"), quote.get("currency"), quote.get("net"))
+        try:
+            record_quote.delay(quote, user.pk)
+        except OperationalError as exc:
+            # The user still gets the quote; only its record is lost.
+            log.warning("quote not recorded, broker unavailable: %s", exc)
+
+
+class ErrorDrillView(ServiceAPIMixin, APIView):
+    """POST /api/service/error-drill/ {"where": "view" | "task"}: fails on
+    purpose, in this view (500) or in a Celery task (202), so a deployment
+    test proves from outside that errors reach Sentry. Service token only."""
+
+    def post(self, request):
+        where = request.data.get("where") if isinstance(request.data, dict) else None
+        if where == "view":
+            log.info("error drill: raising in the view")
+            raise ErrorDrill("error drill in a Django view")
+        if where == "task":
+            task = error_drill.delay()
+            log.info("error drill: task %s enqueued", task.id)
+            return Response({"task_id": task.id}, status=status.HTTP_202_ACCEPTED)
+        return Response({"detail": 'Send {"where": "view"} or {"where": "task"}.'}, status=status.HTTP_400_BAD_REQUEST)

@@ -46,7 +46,7 @@ def test_prod_settings_pass_check_with_a_complete_environment():
     assert "no issues" in result.stdout
 
 
-def test_release_prefers_release_file_then_version_then_dev(tmp_path):
+def test_release_prefers_env_then_release_file_then_version_then_dev(tmp_path):
     (tmp_path / "VERSION").write_text("1.2.3\n")
     assert read_release(None, tmp_path) == "1.2.3"
     (tmp_path / "RELEASE").write_text("20260101-abc\n")
@@ -56,6 +56,9 @@ def test_release_prefers_release_file_then_version_then_dev(tmp_path):
     assert read_release(str(custom), tmp_path) == "custom-7"
     assert read_release(str(tmp_path / "missing"), tmp_path) == "1.2.3"
     assert read_release(None, tmp_path / "empty") == "dev"
+    # APP_RELEASE (the environment) comes first.
+    assert read_release(str(custom), tmp_path, release="env-9\n") == "env-9"
+    assert read_release(str(custom), tmp_path, release=" ") == "custom-7"
 
 
 def test_prod_forces_debug_off_even_if_the_environment_says_on():

@@ -131,3 +131,16 @@ def test_service_reports_payout_result(service_client, api, user):
     body = api.get(f"/api/payouts/{payout.pk}/").json()
     assert (body["status"], body["fee"], body["tx_id"], body["processed_by"]) == ("paid", "0.10", "sim-abc", "w1")
     assert service_client.post("/api/service/payouts/999999/result/", paid, format="json").status_code == 404
+
+
+def test_payout_message_carries_the_request_id_when_there_is_one(user):
+    from config.request_id import request_id_var
+    from wallet.queue import payout_message
+
+    payout = Payout.objects.create(amount="10.00", destination="DE00", created_by=user)
+    assert "request_id" not in json.loads(payout_message(payout))
+    token = request_id_var.set("req-7")
+    try:
+        assert json.loads(payout_message(payout))["request_id"] == "req-7"
+    finally:
+        request_id_var.reset(token)

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from wallet.models import Deposit, Payout
+from wallet.models import Deposit, Payout, Quote
 
 
 @admin.register(Payout)
@@ -14,3 +14,10 @@ class PayoutAdmin(admin.ModelAdmin):
 class DepositAdmin(admin.ModelAdmin):
     list_display = ["tx_id", "amount", "currency", "source", "created_at"]
     search_fields = ["tx_id"]
+
+
+@admin.register(Quote)
+class QuoteAdmin(admin.ModelAdmin):
+    list_display = ["id", "amount", "currency", "fee", "spread", "net", "requested_by", "created_at"]
+    list_filter = ["currency"]
+    search_fields = ["request_id"]

@@ -51,3 +51,24 @@ class Deposit(models.Model):
 
     def __str__(self):
         return f"Deposit {self.tx_id} {self.amount} {self.currency}"
+
+
+class Quote(models.Model):
+    """A quote node-api gave a user (GET /api/quote/), recorded by a Celery
+    task so the answer does not wait for the write."""
+
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    fee = models.DecimalField(max_digits=14, decimal_places=2)
+    spread = models.DecimalField(max_digits=14, decimal_places=2)
+    net = models.DecimalField(max_digits=14, decimal_places=2)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    # X-Request-ID of the request that asked: finds its log lines.
+    request_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"Quote {self.pk} {self.amount} {self.currency} (net {self.net})"

@@ -5,6 +5,8 @@ import json
 import redis
 from django.conf import settings
 
+from config.request_id import get_request_id
+
 _clients = {}
 
 
@@ -17,15 +19,18 @@ def get_redis():
 
 
 def payout_message(payout):
-    return json.dumps(
-        {
-            "id": payout.pk,
-            "amount": str(payout.amount),
-            "currency": payout.currency,
-            "destination": payout.destination,
-        },
-        sort_keys=True,
-    )
+    message = {
+        "id": payout.pk,
+        "amount": str(payout.amount),
+        "currency": payout.currency,
+        "destination": payout.destination,
+    }
+    # The id of the request that created the payout: the Node worker sends
+    # it back with its reports, so their log lines carry it too.
+    request_id = get_request_id()
+    if request_id:
+        message["request_id"] = request_id
+    return json.dumps(message, sort_keys=True)
 
 
 def enqueue_payout(payout):

@@ -6,8 +6,9 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
+from config.request_id import get_request_id
 from core.models import Strategy
-from wallet.models import Payout
+from wallet.models import Payout, Quote
 from wallet.queue import enqueue_payout
 
 log = logging.getLogger(__name__)
@@ -64,3 +65,18 @@ def process_payout_request(payout_id):
         payout.queued_at = timezone.now()
         payout.save(update_fields=["queued_at", "updated_at"])
     log.info("payout %s queued for the node worker", payout_id)
+
+
+@shared_task(ignore_result=True)
+def record_quote(quote, user_id=None):
+    """Stores a quote node-api gave (GET /api/quote/)."""
+    record = Quote.objects.create(
+        amount=quote["amount"],
+        currency=quote["currency"],
+        fee=quote["fee"],
+        spread=quote["spread"],
+        net=quote["net"],
+        requested_by_id=user_id,
+        request_id=get_request_id() or "",
+    )
+    log.info("quote %s recorded: %s %s, net %s", record.pk, record.amount, record.currency, record.net)

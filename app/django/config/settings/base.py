@@ -16,7 +16,7 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
-APP_RELEASE = read_release(env_str("APP_RELEASE_FILE"), RELEASE_ROOT)
+APP_RELEASE = read_release(env_str("APP_RELEASE_FILE"), RELEASE_ROOT, release=env_str("APP_RELEASE"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -33,10 +33,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: every log line and response, the probes' included, carries
+    # the request id (config.request_id).
+    "core.middleware.RequestIDMiddleware",
     # Counts every response, the probes' included (core.metrics).
     "core.metrics.MetricsMiddleware",
-    # First, so that probes never depend on ALLOWED_HOSTS, the SSL redirect,
-    # sessions or the database.
+    # Before the rest, so that probes never depend on ALLOWED_HOSTS, the SSL
+    # redirect, sessions or the database.
     "core.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -222,11 +225,13 @@ LOGGING = {
     "formatters": {
         "oneline": {
             "()": "config.logging.OneLineFormatter",
-            "format": "%(levelname)s %(name)s [%(process)d] %(message)s",
+            "format": "%(levelname)s %(name)s [%(process)d] request_id=%(request_id)s %(message)s",
         },
     },
+    # On the handler, not a logger: records of every logger pass through it.
+    "filters": {"request_id": {"()": "config.logging.RequestIdFilter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "oneline"},
+        "console": {"class": "logging.StreamHandler", "formatter": "oneline", "filters": ["request_id"]},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
@@ -240,17 +245,14 @@ LOGGING = {
 # --- Sentry: only when a DSN is configured ----------------------------------
 SENTRY_DSN = env_str("SENTRY_DSN", "")
 if SENTRY_DSN:
-    import sentry_sdk
-    from sentry_sdk.integrations.celery import CeleryIntegration
-    from sentry_sdk.integrations.django import DjangoIntegration
+    from config.sentry import init_sentry
 
-    sentry_sdk.init(
+    init_sentry(
         dsn=SENTRY_DSN,
         release=APP_RELEASE,
         environment=env_str("SENTRY_ENVIRONMENT", "production"),
-        traces_sample_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0),
-        send_default_pii=False,
-        integrations=[DjangoIntegration(), CeleryIntegration()],
+        error_rate=env_float("SENTRY_SAMPLE_RATE", 1.0),
+        traces_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0),
     )
 
 # Probes must work over plain HTTP straight to gunicorn (they are also
