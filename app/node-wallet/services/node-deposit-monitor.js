@@ -4,11 +4,15 @@
 const os = require('node:os');
 const { createLogger } = require('../src/log');
 const { loadConfigOrExit, onShutdown } = require('../src/lifecycle');
-const { DjangoClient, StrategyCache } = require('../src/django');
-const { simulatedDeposit } = require('../src/money');
+const { initSentry } = require('../src/sentry');
 
 const log = createLogger('node-deposit-monitor');
 const config = loadConfigOrExit(log);
+initSentry(config.sentry, { service: 'node-deposit-monitor' });
+// Loaded after Sentry.init, so that its instrumentation sees them.
+const { DjangoClient, StrategyCache } = require('../src/django');
+const { simulatedDeposit } = require('../src/money');
+
 const django = new DjangoClient({ baseUrl: config.djangoApiUrl, token: config.serviceToken, timeoutMs: config.httpTimeoutMs });
 const strategies = new StrategyCache(django, config.strategyRefreshMs);
 const hostId = (process.env.WORKER_ID || os.hostname()).replace(/[^A-Za-z0-9_.-]/g, '-');
@@ -37,7 +41,7 @@ function schedule() {
   }, config.depositIntervalMs);
 }
 
-log.info('started', { intervalMs: config.depositIntervalMs, django: config.djangoApiUrl });
+log.info('started', { intervalMs: config.depositIntervalMs, django: config.djangoApiUrl, sentry: Boolean(config.sentry) });
 inFlight = tick().finally(schedule);
 
 onShutdown(log, async () => {

@@ -1,14 +1,17 @@
 #!/usr/bin/env node
 'use strict';
 
-const { createClient } = require('redis');
 const { createLogger } = require('../src/log');
 const { loadConfigOrExit, onShutdown, fatal } = require('../src/lifecycle');
-const { DjangoClient, StrategyCache } = require('../src/django');
-const { PayoutWorker } = require('../src/payout-worker');
+const sentry = require('../src/sentry');
 
 const log = createLogger('node-payout-worker');
 const config = loadConfigOrExit(log);
+sentry.initSentry(config.sentry, { service: 'node-payout-worker' });
+// Loaded after Sentry.init, so that its instrumentation sees them.
+const { createClient } = require('redis');
+const { DjangoClient, StrategyCache } = require('../src/django');
+const { PayoutWorker } = require('../src/payout-worker');
 
 async function main() {
   const redis = createClient({ url: config.redisUrl });
@@ -20,7 +23,7 @@ async function main() {
 
   const django = new DjangoClient({ baseUrl: config.djangoApiUrl, token: config.serviceToken, timeoutMs: config.httpTimeoutMs });
   const worker = new PayoutWorker({
-    redis, blocking, django, strategies: new StrategyCache(django, config.strategyRefreshMs), config, log,
+    redis, blocking, django, strategies: new StrategyCache(django, config.strategyRefreshMs), config, log, sentry,
   });
 
   const finished = worker.run();
@@ -32,7 +35,7 @@ async function main() {
     await blocking.quit();
     await redis.quit();
   }, (config.payoutPollSeconds + 30) * 1000);
-  log.info('started', { worker: config.workerId, django: config.djangoApiUrl });
+  log.info('started', { worker: config.workerId, django: config.djangoApiUrl, sentry: Boolean(config.sentry) });
   await finished;
 }
 

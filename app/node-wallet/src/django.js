@@ -1,6 +1,8 @@
 'use strict';
 // Client of Django's service API (header X-Service-Token).
 
+const { HEADER: REQUEST_ID_HEADER, currentRequestId } = require('./request-id');
+
 class DjangoError extends Error {
   constructor(message, status, body) {
     super(message);
@@ -18,6 +20,9 @@ class DjangoClient {
 
   async request(method, path, body) {
     const headers = { 'X-Service-Token': this.token, Accept: 'application/json' };
+    // Django logs the same id as the request (or payout) that led here.
+    const requestId = currentRequestId();
+    if (requestId) headers[REQUEST_ID_HEADER] = requestId;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     let response;
     try {
@@ -46,6 +51,7 @@ class DjangoClient {
 
   async strategies() {
     const { data } = await this.request('GET', '/api/service/strategies/');
+    if (!Array.isArray(data)) throw new DjangoError('GET /api/service/strategies/: not a list', 200, data);
     const byName = {};
     for (const item of data) byName[item.name] = item;
     return byName;

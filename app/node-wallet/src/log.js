@@ -1,6 +1,8 @@
 'use strict';
 // One JSON line per event on stdout (journald adds the timestamp).
 
+const { currentRequestId } = require('./request-id');
+
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 };
 
 function createLogger(service, level = process.env.LOG_LEVEL || 'info') {
@@ -8,6 +10,9 @@ function createLogger(service, level = process.env.LOG_LEVEL || 'info') {
   const write = (lvl, msg, fields) => {
     if (LEVELS[lvl] < threshold) return;
     const line = { level: lvl, service, msg, ...fields };
+    // Lines logged while handling a request carry its id.
+    const requestId = currentRequestId();
+    if (requestId && line.request_id === undefined) line.request_id = requestId;
     const stream = lvl === 'error' ? process.stderr : process.stdout;
     stream.write(JSON.stringify(line) + '\n');
   };

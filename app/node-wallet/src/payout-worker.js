@@ -5,17 +5,22 @@
 // back on the queue at the next start.
 
 const { simulatePayout } = require('./money');
+const { validRequestId, withRequestId } = require('./request-id');
+
+// Stands in for src/sentry.js where none is given (tests).
+const NO_SENTRY = { captureException() {}, captureMessage() {} };
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 class PayoutWorker {
-  constructor({ redis, blocking, django, strategies, config, log }) {
+  constructor({ redis, blocking, django, strategies, config, log, sentry = NO_SENTRY }) {
     this.redis = redis; // regular commands
     this.blocking = blocking; // dedicated connection for BLMOVE
     this.django = django;
     this.strategies = strategies;
     this.config = config;
     this.log = log;
+    this.sentry = sentry;
     this.stopping = false;
     this.processed = 0;
   }
@@ -88,6 +93,13 @@ class PayoutWorker {
       this.log.error('dropping malformed queue item', { item: raw.slice(0, 200), error: err.message });
       return true;
     }
+    // The id of the request that created the payout (Django puts it in the
+    // item): our log lines and reports to Django carry it.
+    const requestId = validRequestId(message.request_id);
+    return requestId ? withRequestId(requestId, () => this.process(message)) : this.process(message);
+  }
+
+  async process(message) {
     const id = message.id;
     try {
       await this.report(id, { status: 'processing', worker: this.config.workerId });
@@ -100,11 +112,13 @@ class PayoutWorker {
       return false;
     }
     let result;
+    let workerError = null;
     try {
       const config = await this.strategies.config('payout');
       if (config.processing_delay_ms) await sleep(Math.min(Number(config.processing_delay_ms) || 0, 10000));
       result = simulatePayout(message, config, this.config.workerId);
     } catch (err) {
+      workerError = err;
       result = { status: 'failed', error: `worker error: ${err.message}`, worker: this.config.workerId };
     }
     try {
@@ -119,6 +133,12 @@ class PayoutWorker {
     }
     this.processed += 1;
     this.log.info('payout processed', { payout: id, status: result.status, fee: result.fee, tx_id: result.tx_id });
+    if (result.status === 'failed') {
+      // Reported once Django has the result: a retried item is not counted twice.
+      const context = { tags: { payout_id: String(id) }, extra: { error: result.error } };
+      if (workerError) this.sentry.captureException(workerError, context);
+      else this.sentry.captureMessage('payout failed', { ...context, level: 'warning' });
+    }
     return true;
   }
 }

@@ -4,6 +4,7 @@
 const http = require('node:http');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
+const zlib = require('node:zlib');
 
 const TOKEN = 'test-token-' + Math.random().toString(36).slice(2);
 
@@ -28,7 +29,7 @@ async function startFakeDjango({ finalPayouts = {}, strategies = STRATEGIES } = 
   const deposits = new Set();
   const server = http.createServer(async (req, res) => {
     const body = await readBody(req);
-    calls.push({ method: req.method, url: req.url, body, token: req.headers['x-service-token'] });
+    calls.push({ method: req.method, url: req.url, body, token: req.headers['x-service-token'], requestId: req.headers['x-request-id'] });
     const send = (status, data) => {
       res.writeHead(status, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify(data));
@@ -84,6 +85,39 @@ function startService(name, env) {
   return { child, lines, exited, stderr: () => stderr };
 }
 
+// Records what a Sentry SDK posts to /api/<project>/envelope/; `dsn`
+// points an SDK at it.
+async function startFakeSentry() {
+  const envelopes = [];
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (chunk) => chunks.push(chunk));
+    req.on('end', () => {
+      let body = Buffer.concat(chunks);
+      if (req.headers['content-encoding'] === 'gzip') body = zlib.gunzipSync(body);
+      envelopes.push({ path: req.url, body: body.toString() });
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end('{}');
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // The event items of the envelopes received so far.
+  const events = () => envelopes.flatMap(({ body }) => {
+    const lines = body.split('\n');
+    const found = [];
+    for (let i = 1; i + 1 < lines.length; i += 2) {
+      if (JSON.parse(lines[i]).type === 'event') found.push(JSON.parse(lines[i + 1]));
+    }
+    return found;
+  });
+  return {
+    dsn: `http://public@127.0.0.1:${server.address().port}/1`,
+    envelopes,
+    events,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
 async function waitFor(predicate, { timeoutMs = 10000, intervalMs = 50, what = 'condition' } = {}) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -102,4 +136,4 @@ async function stopService(service, timeoutMs = 15000) {
   return result;
 }
 
-module.exports = { TOKEN, STRATEGIES, startFakeDjango, startService, waitFor, stopService };
+module.exports = { TOKEN, STRATEGIES, startFakeDjango, startFakeSentry, startService, waitFor, stopService };
