@@ -238,6 +238,48 @@ def test_django_gets_quotes_from_node_api(stack):
     assert stack.api("GET", "/api/quote/?amount=abc")[0] == 400
 
 
+def test_one_request_id_is_logged_by_gunicorn_django_the_worker_and_node_api(stack):
+    """GET /api/quote/ calls node-api and records the quote with a Celery
+    task: the id nginx sends shows up in every component's lines."""
+    request_id = secrets.token_hex(16)
+    status, quote, headers = http(
+        "GET",
+        stack.django_url + "/api/quote/?amount=100.00&currency=EUR",
+        token=stack.token,
+        headers={**HTTPS, "X-Request-ID": request_id},
+    )
+    assert (status, quote["net"], headers["X-Request-ID"]) == (200, "99.25", request_id)
+    gunicorn, worker, node_api = (stack.processes[name] for name in ("gunicorn", "celery-worker", "node-api"))
+
+    def lines(process, *needles):
+        return [line for line in process.output().splitlines() if all(needle in line for needle in needles)]
+
+    tag = f"request_id={request_id}"
+    stack.wait(lambda: lines(worker, "INFO wallet.tasks [", tag, "recorded"), what="the worker's line")
+    assert lines(gunicorn, "INFO gunicorn.access [", '"GET /api/quote/?amount=100.00&currency=EUR HTTP/1.1" 200', tag)
+    assert lines(gunicorn, "INFO core.views [", tag, "quote from node-api: 100.00 EUR, net 99.25")
+    [access] = [json.loads(line) for line in lines(node_api, f'"request_id":"{request_id}"', '"msg":"request"')]
+    assert (access["path"], access["status"]) == ("/quote", 200)
+
+
+def test_payout_reports_from_the_node_worker_carry_the_creating_request_id(stack):
+    request_id = secrets.token_hex(16)
+    status, payout, _ = http(
+        "POST",
+        stack.django_url + "/api/payouts/",
+        token=stack.token,
+        data={"amount": "3.00", "currency": "EUR", "destination": "DE2"},
+        headers={**HTTPS, "X-Request-ID": request_id},
+    )
+    assert status == 202, payout
+    stack.wait(lambda: stack.api("GET", f"/api/payouts/{payout['id']}/")[1]["status"] == "paid", what="payout paid")
+    worker_lines = stack.processes["node-payout-worker"].output()
+    assert f'"msg":"payout processed","payout":{payout["id"]}' in worker_lines
+    assert f'"request_id":"{request_id}"' in worker_lines
+    reported = f"request_id={request_id} payout {payout['id']} reported paid"
+    assert reported in stack.processes["gunicorn"].output()
+
+
 def test_flower_answers_under_its_prefix(stack):
     status = stack.wait(lambda: http("GET", stack.flower_url + "/healthcheck")[0], what="flower")
     assert status == 200
