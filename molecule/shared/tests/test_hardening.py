@@ -16,7 +16,7 @@ MAXRETRY = 3  # hardening_fail2ban_maxretry there
 BANNER = "Authorised access only"
 
 # The stock units the role sandboxes, and the exposure each must stay under.
-SANDBOXED = ["cron.service", "chrony.service", "fail2ban.service"]
+SANDBOXED = ["cron.service", "chrony.service", "fail2ban.service", "rsyslog.service"]
 STOCK_EXPOSURE_MAX = 5.0
 
 

@@ -1,5 +1,5 @@
 """Stock services come back by themselves after a crash: SIGKILL of the
-main process of PostgreSQL, Redis, Nginx, node-exporter and Prometheus, then the service answers again
+main process of PostgreSQL, Redis, Nginx, node-exporter, Prometheus and rsyslog, then the service answers again
 within 10 s, without Ansible (Debian ships PostgreSQL's and Nginx's units
 with Restart=no; the roles add a restart drop-in). The application's own
 units are covered by test_application.py."""
@@ -19,9 +19,12 @@ PROBES = {
     # The monitoring: an exporter and Prometheus answer (401: no credentials).
     "prometheus-node-exporter.service": "curl -ksS -o /dev/null -w '%{http_code}' https://127.0.0.1:9100/metrics | grep -qx 401",
     "prometheus.service": "curl -ksS -o /dev/null -w '%{http_code}' https://127.0.0.1:9090/-/ready | grep -qx 401",
+    # The central logs: a line logged now is stored again.
+    "rsyslog.service": "m=heal-$RANDOM$RANDOM; logger -t heal-probe $m; sleep 1; grep -rqs $m /var/log/estate/*/heal-probe/",
 }
 GROUPS = {"nginx.service": "web", "postgresql@*-main.service": "db", "redis-server.service": "redis",
-          "prometheus-node-exporter.service": "monitoring", "prometheus.service": "monitoring"}
+          "prometheus-node-exporter.service": "monitoring", "prometheus.service": "monitoring",
+          "rsyslog.service": "logs"}
 
 
 @pytest.mark.parametrize("pattern", sorted(PROBES))
