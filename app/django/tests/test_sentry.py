@@ -180,3 +180,23 @@ def test_without_a_dsn_the_sdk_is_not_even_loaded():
         [sys.executable, "-c", script], cwd=DJANGO_DIR, env=env, capture_output=True, text=True, timeout=60
     )
     assert result.stdout.strip() == "False", result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_task_error_reaches_sentry_from_a_real_worker(sentry_server, tmp_path):
+    from tests.conftest import start_celery_worker, wait_for_worker, wait_until
+
+    port, envelopes = sentry_server
+    worker = start_celery_worker(
+        tmp_path, name="sentry-worker", SENTRY_DSN=f"http://public@127.0.0.1:{port}/1", APP_RELEASE="task-release-1"
+    )
+    try:
+        wait_for_worker(worker)
+        error_drill.delay()
+        wait_until(lambda: events(envelopes), what="the task's event", processes=[worker])
+    finally:
+        worker.stop()
+    [event] = events(envelopes)
+    assert (event["release"], event["environment"]) == ("task-release-1", "production")
+    assert event["exception"]["values"][-1]["type"] == "ErrorDrill"
+    assert event["transaction"] == "core.tasks.error_drill"
