@@ -28,6 +28,7 @@ GOOD = {
     "nginx_time": ["65s", "1d", "1h30m", "500ms"],
     "nginx_rate": ["10r/s", "30r/m"],
     "batch": [1, "2", "25%", "100%"],
+    "fraction": [0, 1, 0.25, "0.5", 1.0],
 }
 BAD = {
     "port": [0, 70000, -1, "http", "80a", True, 8000.5],
@@ -47,6 +48,7 @@ BAD = {
     "nginx_time": ["65 seconds", "soon"],
     "nginx_rate": ["10/s", "10r/h", "fast"],
     "batch": [0, "0", "all-at-once", "-1", "25 %", True],
+    "fraction": [1.5, -0.1, "half", True, None],
 }
 
 

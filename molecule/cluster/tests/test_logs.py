@@ -148,3 +148,37 @@ def test_lines_logged_while_the_log_host_is_down_all_arrive_when_it_is_back(app1
     assert got == count, f"{arrived()} of {count} lines arrived"
     lines = stored(log_host, "cluster-app1", "outage-probe", marker).splitlines()
     assert sorted(int(line.rsplit(" ", 1)[1]) for line in lines) == list(range(1, count + 1))
+
+
+def test_one_request_s_id_is_found_in_nginx_django_worker_and_node_api_lines(web1, log_host, groups, token):
+    """GET /api/quote/ through Nginx: Django asks node-api (on the node host)
+    for a quote and enqueues a Celery task recording it (on the worker host).
+    The id Nginx gave the request is in every one of their stored lines."""
+    web1.check_output(
+        "curl -sk -o /tmp/quote-body -D /tmp/quote-headers -H 'Host: localhost' "
+        f"-H 'Authorization: Token {token}' 'https://127.0.0.1/api/quote/?amount=25.00&currency=EUR'")
+    headers = web1.check_output("cat /tmp/quote-headers")
+    assert headers.split()[1] == "200", headers + web1.check_output("cat /tmp/quote-body")
+    request_id = next(line.split(":", 1)[1].strip() for line in headers.splitlines()
+                      if line.lower().startswith("x-request-id:"))
+    web, worker, node = groups["web"][0], groups["worker"][0], groups["node"][0]
+
+    def seen(out, host, service, text=""):
+        return any(f" {host} " in line and f" {service}[" in line and text in line for line in out.splitlines())
+    wanted = {
+        "Nginx": lambda out: seen(out, web, "nginx", f"request_id={request_id}"),
+        # Django's own line (not only Gunicorn's access line), on either app host.
+        "Django": lambda out: any(seen(out, app, f"{estate.APP}-gunicorn", "INFO core.views")
+                                  for app in groups["app"]),
+        "the Celery worker": lambda out: seen(out, worker, f"{estate.APP}-celery-worker"),
+        "node-api": lambda out: seen(out, node, f"{estate.APP}-node-api", f'"request_id":"{request_id}"'),
+    }
+
+    def trail():
+        # Only lines carrying the id (estate-logs -r).
+        return log_host.run(f"estate-logs -n 500 -r {request_id}").stdout
+
+    wait_for(lambda: all(check(trail()) for check in wanted.values()), timeout=20, interval=1)
+    out = trail()
+    missing = [name for name, check in wanted.items() if not check(out)]
+    assert not missing, f"request {request_id} not in the lines of {missing}:\n{out}"

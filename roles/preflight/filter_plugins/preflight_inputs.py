@@ -114,6 +114,17 @@ def _integer(value, check):
     return None
 
 
+def _fraction(value):
+    """A share from 0 to 1 (Sentry's sample rates)."""
+    if isinstance(value, bool):
+        return "must be a number from 0 to 1"
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "must be a number from 0 to 1"
+    return None if 0.0 <= number <= 1.0 else "must be a number from 0 to 1"
+
+
 def _boolean(value):
     if isinstance(value, bool):
         return None
@@ -227,6 +238,7 @@ KINDS = {
     "systemd_ip": lambda v, c: _systemd_ip(v),
     "port": lambda v, c: _port(v),
     "int": _integer,
+    "fraction": lambda v, c: _fraction(v),
     "bool": lambda v, c: _boolean(v),
     "choice": _choice,
     "email": lambda v, c: _email(v),
