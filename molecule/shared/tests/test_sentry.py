@@ -13,11 +13,22 @@ import pytest
 from estate import APP, secrets, wait_for
 
 RECORDS = "/tmp/sentry-envelopes.jsonl"
+# (Node's SDK sends its envelopes chunked, Python's with a length.)
 RECORDER = (
     "import base64, http.server, json\n"
     "class H(http.server.BaseHTTPRequestHandler):\n"
+    "    def body(self):\n"
+    "        if self.headers.get('Transfer-Encoding', '').lower() != 'chunked':\n"
+    "            return self.rfile.read(int(self.headers.get('Content-Length', 0)))\n"
+    "        data = b''\n"
+    "        while True:\n"
+    "            size = int(self.rfile.readline().split(b';')[0], 16)\n"
+    "            chunk = self.rfile.read(size); self.rfile.readline()\n"
+    "            if not size:\n"
+    "                return data\n"
+    "            data += chunk\n"
     "    def do_POST(self):\n"
-    "        body = self.rfile.read(int(self.headers.get('Content-Length', 0)))\n"
+    "        body = self.body()\n"
     "        with open('%s', 'a') as f:\n"
     "            f.write(json.dumps({'path': self.path, 'encoding': self.headers.get('Content-Encoding', ''),\n"
     "                                'body': base64.b64encode(body).decode()}) + '\\n')\n"
@@ -36,12 +47,13 @@ AUTHORIZATION = "Basic bXVzdC1ub3QtbGVhdmU="
 def recorder(host):
     if "app" not in host.ansible.get_variables().get("group_names", []):
         pytest.skip("not an app host")
-    host.run(f"pkill -f sentry-recorder.py; rm -f {RECORDS}")
-    host.run(f"cat > /tmp/sentry-recorder.py <<'EOF'\n{RECORDER}EOF")
-    host.run("nohup python3 /tmp/sentry-recorder.py >/dev/null 2>&1 &")
+    host.run(f"systemctl stop test-sentry-recorder 2>/dev/null; rm -f {RECORDS}")
+    result = host.run("systemd-run --unit=test-sentry-recorder python3 -c %s", RECORDER)
+    assert result.rc == 0, result.stderr
     assert wait_for(lambda: host.run("curl -s -o /dev/null -X POST http://127.0.0.1:9911/x").rc == 0, timeout=10)
+    host.run(f"rm -f {RECORDS}")
     yield host
-    host.run("pkill -f sentry-recorder.py")
+    host.run("systemctl stop test-sentry-recorder")
 
 
 def events(host):
