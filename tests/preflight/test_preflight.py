@@ -228,12 +228,17 @@ BAD_INPUTS = [
     ("backup_keep_last", -1, "backup_keep_last must be a positive integer; got -1"),
     ("backup_keep_daily", -7, "backup_keep_daily must be an integer of at least 0"),
     ("nginx_api_burst", "lots", "nginx_api_burst must be an integer of at least 0"),
+    ("logs_retention_days", 0, "logs_retention_days must be an integer from 1 to 3650"),
+    # shares (Sentry's sample rates)
+    ("app_sentry_sample_rate", 1.5, "app_sentry_sample_rate must be a number from 0 to 1"),
+    ("app_sentry_traces_sample_rate", "all", "app_sentry_traces_sample_rate must be a number from 0 to 1"),
     # enumerations and booleans
     ("web_tls_mode", "self-signed", "web_tls_mode must be one of: letsencrypt, provided, selfsigned"),
     ("web_flower_enabled", "maybe", "web_flower_enabled must be true or false"),
     ("app_deploy_strategy", "blue-green", "app_deploy_strategy must be one of: rolling, maintenance"),
     ("app_deploy_lock_host", "db9", "app_deploy_lock_host must be one of:"),
     ("application_source", "tarball", "application_source must be one of: local, git, artifact"),
+    ("logs_min_severity", "verbose", "logs_min_severity must be one of: emerg, alert, crit, err"),
     ("application_artifact_path", "dist/1.0.0.tar.gz", "application_artifact_path must be an absolute path"),
     # durations, sizes, rates, schedules
     ("common_journald_max_retention_sec", "a month", "common_journald_max_retention_sec must be a systemd time span"),
