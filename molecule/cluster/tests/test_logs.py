@@ -11,7 +11,7 @@ import uuid
 
 import estate
 import pytest
-from conftest import wait_for
+from conftest import ufw_rules, wait_for
 
 LOGS = "/var/log/estate"
 PORT = 2514  # logs_relp_port
@@ -185,7 +185,6 @@ def test_one_request_s_id_is_found_in_nginx_django_worker_and_node_api_lines(web
 
 
 def test_the_log_port_is_open_to_the_estate_s_hosts_only(log_host, groups, addresses):
-    from conftest import ufw_rules
     name = groups["logs"][0]
     sources = {source for to, action, source in ufw_rules(log_host) if to == f"{PORT}/tcp"}
     assert sources == {addresses[h] for h in groups["all"] if h != name}

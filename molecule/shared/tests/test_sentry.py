@@ -67,8 +67,8 @@ def events(host):
         elif record["encoding"] == "deflate":
             body = zlib.decompress(body)
         parts = body.split(b"\n")
-        # envelope header, then item header / payload pairs
-        for header, payload in zip(parts[1::2], parts[2::2]):
+        # envelope header, then item header / payload pairs (a trailing newline leaves an odd part)
+        for header, payload in zip(parts[1::2], parts[2::2], strict=False):
             if json.loads(header).get("type") == "event":
                 event = json.loads(payload)
                 event["_project"] = record["path"].split("/")[2]
