@@ -3,15 +3,19 @@
 service; a client the inventory does not name is refused and nothing it sends
 is stored; lines logged while the log host is down arrive once it is back."""
 
+import datetime
 import os
 import shlex
-import subprocess
 import time
 import uuid
 
 import estate
 import pytest
 from conftest import ufw_rules, wait_for
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 LOGS = "/var/log/estate"
 PORT = 2514  # logs_relp_port
@@ -74,28 +78,33 @@ def test_an_estate_host_with_its_certificate_is_heard(backup1, log_host, log_add
     assert wait_for(lambda: stored(log_host, "cluster-backup1", "relp-probe", marker), timeout=10, interval=0.5)
 
 
-def sign_with_the_log_ca(name, workdir):
+def sign_with_the_log_ca(name):
     """A key and certificate for `name` signed by the estate's own log CA (on
     the controller): a valid certificate whose name the inventory lacks."""
     pki = os.path.join(estate.INVENTORY, ".pki", "logs")
-    assert os.path.exists(os.path.join(pki, "ca.key")), f"no log CA in {pki}"
-    key, csr, cert = (os.path.join(workdir, f) for f in ("key.pem", "req.csr", "cert.pem"))
-    run = lambda *argv: subprocess.run(argv, check=True, capture_output=True)  # noqa: E731
-    run("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
-        "-out", csr, "-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name}")
-    run("openssl", "x509", "-req", "-in", csr, "-CA", os.path.join(pki, "ca.pem"), "-CAkey",
-        os.path.join(pki, "ca.key"), "-CAcreateserial", "-CAserial", os.path.join(workdir, "ca.srl"),
-        "-out", cert, "-days", "1", "-copy_extensions", "copy")
-    with open(key, encoding="ascii") as k, open(cert, encoding="ascii") as c:
-        return k.read(), c.read()
+    with open(os.path.join(pki, "ca.key"), "rb") as k, open(os.path.join(pki, "ca.pem"), "rb") as c:
+        ca_key = serialization.load_pem_private_key(k.read(), password=None)
+        ca_cert = x509.load_pem_x509_certificate(c.read())
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+            .issuer_name(ca_cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH]),
+                           critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    return key_pem, cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
 def put(host, path, text):
     host.check_output(f"install -m 0600 /dev/null {path} && printf %s {shlex.quote(text)} > {path}")
 
 
-def test_clients_the_inventory_does_not_name_are_refused_and_nothing_is_stored(backup1, log_host, log_address,
-                                                                                tmp_path):
+def test_clients_the_inventory_does_not_name_are_refused_and_nothing_is_stored(backup1, log_host, log_address):
     """From an address UFW admits (an estate host), three strangers: no
     certificate, a certificate from another CA (with an estate host's name),
     and one from the estate's own CA for a name not in the inventory."""
@@ -108,7 +117,7 @@ def test_clients_the_inventory_does_not_name_are_refused_and_nothing_is_stored(b
         "-subj /CN=cluster-backup1 -addext subjectAltName=DNS:cluster-backup1 && "
         "openssl x509 -req -in rogue.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out rogue.pem -days 1 "
         "-copy_extensions copy")
-    key, cert = sign_with_the_log_ca("intruder.example.com", str(tmp_path))
+    key, cert = sign_with_the_log_ca("intruder.example.com")
     put(backup1, f"{work}/intruder.key", key)
     put(backup1, f"{work}/intruder.pem", cert)
     strangers = {
