@@ -89,17 +89,18 @@ def test_retention_removes_files_past_the_configured_days(log_host):
 def test_the_size_cap_removes_the_oldest_days_first(log_host):
     base = f"{LOGS}/cap-test/svc"
     cap = int(log_host.ansible.get_variables().get("logs_max_size_mb", 4096))
-    # Three old days, each a third of the cap plus a little: the oldest must go.
+    # Three recent days (inside retention), each a third of the cap plus a
+    # little: together over the cap, so the oldest must go.
     size = cap * 1024 * 1024 // 3 + 1024 * 1024
-    log_host.check_output(f"install -d {base} && for d in 01 02 03; do fallocate -l {size} {base}/2001-01-$d.log; "
-                          f"touch -d 2001-01-$d {base}/2001-01-$d.log; done")
+    days = [(datetime.date.today() - datetime.timedelta(days=n)).isoformat() for n in (3, 2, 1)]
+    log_host.check_output(f"install -d {base}")
+    for day in days:
+        log_host.check_output(f"fallocate -l {size} {base}/{day}.log && touch -d {day} {base}/{day}.log")
     try:
-        total_before = int(log_host.check_output(f"du -sb {LOGS} | cut -f1"))
-        if total_before <= cap * 1024 * 1024:
-            pytest.skip("the fake files did not reach the cap (sparse filesystem)")
+        assert int(log_host.check_output(f"du -sb {LOGS} | cut -f1")) > cap * 1024 * 1024
         log_host.check_output("systemctl start estate-logs-retention.service")
-        assert not log_host.file(f"{base}/2001-01-01.log").exists
-        assert log_host.file(f"{base}/2001-01-03.log").exists
+        assert not log_host.file(f"{base}/{days[0]}.log").exists
+        assert log_host.file(f"{base}/{days[2]}.log").exists
         assert int(log_host.check_output(f"du -sb {LOGS} | cut -f1")) <= cap * 1024 * 1024
     finally:
         log_host.run(f"rm -rf {LOGS}/cap-test")
