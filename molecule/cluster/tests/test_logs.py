@@ -141,7 +141,8 @@ def test_clients_the_inventory_does_not_name_are_refused_and_nothing_is_stored(b
 def test_lines_logged_while_the_log_host_is_down_all_arrive_when_it_is_back(app1, log_host):
     marker = uuid.uuid4().hex
     count = 200
-    log_host.check_output("systemctl stop rsyslog.service")
+    # The socket too: systemd starts rsyslog again through syslog.socket at once.
+    log_host.check_output("systemctl stop syslog.socket rsyslog.service")
     try:
         app1.check_output(f"for i in $(seq 1 {count}); do logger -t outage-probe \"{marker} $i\"; done")
         time.sleep(5)
