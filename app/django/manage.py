@@ -6,7 +6,6 @@ import sys
 def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.prod")
     from django.core.exceptions import ImproperlyConfigured
-
     from django.core.management import execute_from_command_line
 
     try:

@@ -18,9 +18,9 @@ from decimal import Decimal
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 
-from django.core.management import call_command
 from tests.conftest import APP_DIR, DJANGO_DIR, VENV_BIN, Process, redis_client, subprocess_env, wait_until
 
 # Transactional: the other processes must see committed rows. The flush

@@ -11,12 +11,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
 from config.sentry import before_send, sample_rate
 from core.exceptions import ErrorDrill
 from core.tasks import error_drill
-from django.core.exceptions import ImproperlyConfigured
 from tests.conftest import DJANGO_DIR, subprocess_env
 
 DRILL = "/api/service/error-drill/"

@@ -1,11 +1,11 @@
 """Celery tasks: in-process for unit checks, and through a real worker."""
 
 import pytest
+from django.core.management import call_command
 
 from core.models import Heartbeat, Strategy, TaskProbe
 from core.tasks import HEARTBEAT_NAME, record_heartbeat
 from crm.models import Client, Deal
-from django.core.management import call_command
 from tests.conftest import wait_until
 
 
