@@ -16,8 +16,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from estate import LOGS
+from estate import stored_lines as stored
 
-LOGS = "/var/log/estate"
 PORT = 2514  # logs_relp_port
 
 
@@ -30,11 +31,6 @@ def log_host(groups, hosts):
 @pytest.fixture(scope="module")
 def log_address(groups, addresses):
     return addresses[groups["logs"][0]]
-
-
-def stored(log_host, sender, service, text):
-    day = log_host.check_output("date +%F")
-    return log_host.run(f"grep -hF -- {shlex.quote(text)} {LOGS}/{sender}/{service}/{day}.log").stdout
 
 
 @pytest.mark.parametrize("sender", ["cluster-app1", "cluster-worker1", "cluster-web1", "cluster-db1"])

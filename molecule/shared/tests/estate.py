@@ -91,6 +91,18 @@ def header(headers, name):
     ]
 
 
+# --- Central logs: what the log host stored -------------------------------------
+
+LOGS = "/var/log/estate"
+
+
+def stored_lines(log_host, sender, service, text):
+    """The lines of today's file of sender's service on the log host that
+    contain text (empty when none, or no such file)."""
+    day = log_host.check_output("date +%F")
+    return log_host.run(f"grep -hF -- {shlex.quote(text)} {LOGS}/{sender}/{service}/{day}.log").stdout
+
+
 # --- Monitoring: Prometheus' API on a monitoring host, and a webhook receiver -----
 
 PROMETHEUS = "https://127.0.0.1:9090"
@@ -137,11 +149,17 @@ def targets_not_up(host, jobs):
     return down, missing
 
 
+def start_recorder(host, unit, code, log):
+    """Run a test's receiver (Python code) on host as the transient unit
+    `unit`, its log `log` emptied first."""
+    host.run(f"systemctl stop {unit} 2>/dev/null; rm -f {log}")
+    result = host.run(f"systemd-run --unit={unit} python3 -c %s", code)
+    assert result.rc == 0, result.stderr
+
+
 def start_alert_hook(host):
     """Start the webhook receiver on host as a transient unit, empty log."""
-    host.run(f"systemctl stop test-alert-hook 2>/dev/null; rm -f {HOOK_LOG}")
-    result = host.run("systemd-run --unit=test-alert-hook python3 -c %s", HOOK_SERVER)
-    assert result.rc == 0, result.stderr
+    start_recorder(host, "test-alert-hook", HOOK_SERVER, HOOK_LOG)
 
 
 def stop_alert_hook(host):

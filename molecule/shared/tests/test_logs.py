@@ -7,9 +7,8 @@ import datetime
 import uuid
 
 import pytest
-from estate import APP, curl, header, playbook, wait_for
-
-LOGS = "/var/log/estate"
+from estate import APP, LOGS, curl, header, playbook, wait_for
+from estate import stored_lines as stored
 
 
 @pytest.fixture(scope="module")
@@ -26,10 +25,6 @@ def name(log_host):
 
 def today(host):
     return host.check_output("date +%F")
-
-
-def stored(host, name, service, text):
-    return host.run(f"grep -hF -- {text!r} {LOGS}/{name}/{service}/{today(host)}.log").stdout
 
 
 def test_a_unit_s_line_is_stored_under_its_service_within_10_s(log_host, name):

@@ -10,7 +10,7 @@ import json
 import zlib
 
 import pytest
-from estate import APP, secrets, wait_for
+from estate import APP, secrets, start_recorder, wait_for
 
 RECORDS = "/tmp/sentry-envelopes.jsonl"
 # (Node's SDK sends its envelopes chunked, Python's with a length.)
@@ -47,9 +47,7 @@ AUTHORIZATION = "Basic bXVzdC1ub3QtbGVhdmU="
 def recorder(host):
     if "app" not in host.ansible.get_variables().get("group_names", []):
         pytest.skip("not an app host")
-    host.run(f"systemctl stop test-sentry-recorder 2>/dev/null; rm -f {RECORDS}")
-    result = host.run("systemd-run --unit=test-sentry-recorder python3 -c %s", RECORDER)
-    assert result.rc == 0, result.stderr
+    start_recorder(host, "test-sentry-recorder", RECORDER, RECORDS)
     assert wait_for(lambda: host.run("curl -s -o /dev/null -X POST http://127.0.0.1:9911/x").rc == 0, timeout=10)
     host.run(f"rm -f {RECORDS}")
     yield host
