@@ -18,7 +18,7 @@ import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 IMAGE = os.environ.get("PREFLIGHT_IMAGE", "localhost/debian-systemd:trixie")
-GROUPS = ["web", "app", "worker", "scheduler", "node", "db", "redis"]
+GROUPS = ["web", "app", "worker", "scheduler", "node", "db", "redis", "db_replica"]
 
 
 def valid_secrets():
@@ -59,7 +59,7 @@ def docker_diff(name):
 def write_inventory(path, sentinel, group_hosts=None, extra_vars=None, drop_vars=(), vault=None):
     hosts = {h: {"ansible_connection": "community.docker.docker", "ansible_host": sentinel}
              for h in ("aio", "second")}
-    group_hosts = group_hosts or {g: ["aio"] for g in GROUPS}
+    group_hosts = group_hosts or {g: ["aio"] for g in GROUPS if g != "db_replica"}
     inventory = {
         "estate": {
             "hosts": {"aio": hosts["aio"], "second": hosts["second"]},
@@ -169,6 +169,49 @@ def test_app_without_database_is_rejected(tmp_path, sentinel):
     assert_rejected(
         tmp_path, sentinel, "Inventory group 'app' has hosts but db has none",
         group_hosts=group_hosts,
+    )
+
+
+# A standby (group db_replica): `second` streams from `aio`.
+WITH_STANDBY = {g: ["aio"] for g in GROUPS if g != "db_replica"} | {"db_replica": ["second"]}
+
+
+def test_valid_inventory_with_a_standby_passes_preflight(tmp_path, sentinel):
+    # The control case of the standby cases below.
+    vault = valid_secrets() | {"vault_postgresql_replication_password": secrets.token_urlsafe(24)}
+    inventory = write_inventory(tmp_path, sentinel, group_hosts=WITH_STANDBY, vault=vault)
+    result = run_playbook(inventory, "playbooks/preflight.yml")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_standby_without_a_replication_password_is_rejected(tmp_path, sentinel):
+    assert_rejected(
+        tmp_path, sentinel, "vault_postgresql_replication_password is not set",
+        group_hosts=WITH_STANDBY,
+    )
+
+
+def test_host_that_is_primary_and_standby_is_rejected(tmp_path, sentinel):
+    vault = valid_secrets() | {"vault_postgresql_replication_password": secrets.token_urlsafe(24)}
+    assert_rejected(
+        tmp_path, sentinel, "aio is in both 'db_replica' and db",
+        group_hosts=WITH_STANDBY | {"db_replica": ["aio", "second"]}, vault=vault,
+    )
+
+
+def test_two_primaries_with_standbys_are_rejected(tmp_path, sentinel):
+    vault = valid_secrets() | {"vault_postgresql_replication_password": secrets.token_urlsafe(24)}
+    assert_rejected(
+        tmp_path, sentinel, "'db' must have exactly 1 host, it has 2",
+        group_hosts=WITH_STANDBY | {"db": ["aio", "third"], "db_replica": ["second"]}, vault=vault,
+    )
+
+
+def test_more_synchronous_standbys_than_standbys_are_rejected(tmp_path, sentinel):
+    vault = valid_secrets() | {"vault_postgresql_replication_password": secrets.token_urlsafe(24)}
+    assert_rejected(
+        tmp_path, sentinel, "app_db_synchronous_standbys",
+        group_hosts=WITH_STANDBY, vault=vault, extra_vars={"app_db_synchronous_standbys": 2},
     )
 
 
