@@ -160,3 +160,8 @@ def ufw_rules(host):
         if match:
             rules.add((match.group(1), match.group(2), match.group(3)))
     return rules
+
+
+@pytest.fixture(scope="session")
+def db2():
+    return get_host("cluster-db2")

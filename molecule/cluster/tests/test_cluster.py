@@ -179,7 +179,7 @@ def expected_rules(name, groups, addresses):
 
 
 @pytest.mark.parametrize("name", ["cluster-web1", "cluster-app1", "cluster-app2", "cluster-worker1",
-                                  "cluster-db1", "cluster-backup1", "cluster-mon1"])
+                                  "cluster-db1", "cluster-db2", "cluster-backup1", "cluster-mon1"])
 def test_firewall_admits_exactly_what_the_inventory_calls_for(hosts, groups, addresses, name):
     assert hosts[name].run("ufw status").stdout.startswith("Status: active")
     assert ufw_rules(hosts[name]) == expected_rules(name, groups, addresses)
@@ -189,11 +189,13 @@ def sources(host, port):
     return {source for to, action, source in ufw_rules(host) if to == f"{port}/tcp"}
 
 
-def test_db_host_admits_postgresql_from_its_clients_and_the_backup_host_only(db1, addresses):
+def test_db_host_admits_postgresql_from_its_clients_the_backup_host_and_the_standby_only(db1, db2, addresses):
     # The same, spelled out by host name for the reader.
     clients = ["cluster-app1", "cluster-app2", "cluster-worker1", "cluster-backup1"]
-    assert sources(db1, DB_PORT) == {addresses[h] for h in clients}
+    assert sources(db1, DB_PORT) == {addresses[h] for h in clients + ["cluster-db2"]}
     assert sources(db1, REDIS_PORT) == {addresses[h] for h in clients[:3]}
+    # The standby serves the same clients (once promoted) and its primary.
+    assert sources(db2, DB_PORT) == {addresses[h] for h in clients + ["cluster-db1"]}
 
 
 def test_app_hosts_admit_gunicorn_from_the_web_and_node_hosts_only(app1, app2, addresses):

@@ -25,7 +25,7 @@ def test_every_target_from_the_inventory_is_up(mon1, groups):
     assert result, "targets not up, jobs missing: %s" % (estate.targets_not_up(mon1, jobs),)
     nodes = {labels["instance"] for labels, _ in estate.prometheus_query(mon1, 'up{job="node"} == 1')}
     assert nodes == set(groups["all"])
-    for job, hosts in (("postgres", groups["db"]), ("redis", groups["redis"]), ("nginx", groups["web"]),
+    for job, hosts in (("postgres", groups["db"] + groups["db_replica"]), ("redis", groups["redis"]), ("nginx", groups["web"]),
                        ("django", groups["app"])):
         up = {labels["instance"] for labels, _ in estate.prometheus_query(mon1, f'up{{job="{job}"}} == 1')}
         assert up == set(hosts), job
