@@ -81,7 +81,17 @@ DATABASES = {
         # while idle (PostgreSQL restart, failover) instead of failing a request.
         "CONN_MAX_AGE": env_int("POSTGRES_CONN_MAX_AGE", 60),
         "CONN_HEALTH_CHECKS": True,
-        "OPTIONS": {"connect_timeout": env_int("POSTGRES_CONNECT_TIMEOUT", 5)},
+        # A server that vanished (a failover's lost primary) sends no reset:
+        # without these a query on an open connection waits for TCP to give
+        # up (about 15 minutes), holding a request or a worker's warm shutdown.
+        "OPTIONS": {
+            "connect_timeout": env_int("POSTGRES_CONNECT_TIMEOUT", 5),
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 3,
+            "keepalives_count": 3,
+            "tcp_user_timeout": env_int("POSTGRES_TCP_USER_TIMEOUT_MS", 10000),
+        },
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
