@@ -18,8 +18,12 @@ import pytest
 REPO = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.path.abspath(os.path.join(os.path.dirname(__file__), "../../..")))
 sys.path.insert(0, os.path.join(REPO, "molecule", "shared", "tests"))
 sys.path.insert(0, os.path.dirname(__file__))
+import test_backup  # noqa: E402
 from estate import APP, playbook, secrets, wait_for  # noqa: E402
-from test_backup import API, SETS, aio, api, latest_good, run_cron_job, store, token  # noqa: E402,F401  (fixtures)
+from test_backup import API, SETS, api, latest_good, run_cron_job  # noqa: E402
+
+# The same hosts and API token fixtures as test_backup.py.
+aio, store, token = test_backup.aio, test_backup.store, test_backup.token
 
 STANZA = APP
 REPO_USER = "pgbackrest"
@@ -32,17 +36,17 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def info(store):
-    out = store.check_output(f"runuser -u {REPO_USER} -- pgbackrest --stanza={STANZA} --output=json info")
+def info(host):
+    out = host.check_output(f"runuser -u {REPO_USER} -- pgbackrest --stanza={STANZA} --output=json info")
     return json.loads(out)[0]
 
 
-def psql(aio, sql):
-    return aio.check_output(f"runuser -u postgres -- psql -XAtq -d {APP} -c {shlex.quote(sql)}")
+def psql(host, sql):
+    return host.check_output(f"runuser -u postgres -- psql -XAtq -d {APP} -c {shlex.quote(sql)}")
 
 
-def snapshots(store):
-    return sorted(store.check_output(f"ls -1 {SNAPSHOTS}").split())
+def snapshots(host):
+    return sorted(host.check_output(f"ls -1 {SNAPSHOTS}").split())
 
 
 # --- The repository ----------------------------------------------------------
