@@ -39,6 +39,27 @@ def estate_backup_clients(hosts, hostvars):
     return clients
 
 
+def estate_pgbackrest_pg_hosts(hosts, hostvars, ssh_port=22):
+    """pgBackRest's pg hosts for the repository host: every db host (once)
+    that published its pg side (backup_pgbackrest_pg_public_key, _path,
+    _port, _host_keys), at its estate_address, in inventory order."""
+    pg_hosts = []
+    for host in hosts:
+        facts = hostvars[host]
+        key = facts.get("backup_pgbackrest_pg_public_key", "")
+        if key and host not in [p["name"] for p in pg_hosts]:
+            pg_hosts.append({
+                "name": host,
+                "address": facts["estate_address"],
+                "port": ssh_port,
+                "path": facts["backup_pgbackrest_pg_path"],
+                "pg_port": facts["backup_pgbackrest_pg_port"],
+                "public_key": key,
+                "host_keys": facts.get("backup_pgbackrest_pg_host_keys", []),
+            })
+    return pg_hosts
+
+
 def estate_scrape_targets(exporters, groups, hostvars, this_host):
     """Prometheus' scrape jobs from the inventory: for each exporter
     ({name, port, groups, secure_from_release}), every host in one of its
@@ -72,4 +93,5 @@ class FilterModule:
             "estate_upstreams": estate_upstreams,
             "estate_db_connections": estate_db_connections,
             "estate_backup_clients": estate_backup_clients,
+            "estate_pgbackrest_pg_hosts": estate_pgbackrest_pg_hosts,
         }

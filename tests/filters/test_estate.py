@@ -42,6 +42,19 @@ def test_backup_clients_are_hosts_with_a_key_once_each():
     ]
 
 
+def test_pgbackrest_pg_hosts_are_db_hosts_that_published_their_side_once_each():
+    pg = {"backup_pgbackrest_pg_path": "/var/lib/postgresql/17/main", "backup_pgbackrest_pg_port": 5432,
+          "backup_pgbackrest_pg_host_keys": ["ssh-ed25519 HOST"]}
+    hostvars = {
+        "db1": {"estate_address": "10.0.0.5", "backup_pgbackrest_pg_public_key": "ssh-ed25519 AAA db1", **pg},
+        "db2": {"estate_address": "10.0.0.6"},
+    }
+    assert estate.estate_pgbackrest_pg_hosts(["db1", "db2", "db1"], hostvars) == [
+        {"name": "db1", "address": "10.0.0.5", "port": 22, "path": "/var/lib/postgresql/17/main", "pg_port": 5432,
+         "public_key": "ssh-ed25519 AAA db1", "host_keys": ["ssh-ed25519 HOST"]},
+    ]
+
+
 def _facts(release):
     return {"ansible_facts": {"distribution_major_version": release}}
 

@@ -63,7 +63,8 @@ def write_inventory(path, sentinel, group_hosts=None, extra_vars=None, drop_vars
     inventory = {
         "estate": {
             "hosts": {"aio": hosts["aio"], "second": hosts["second"]},
-            "children": {g: {"hosts": {h: None for h in group_hosts.get(g, [])}} for g in GROUPS},
+            "children": {g: {"hosts": {h: None for h in group_hosts.get(g, [])}}
+                         for g in GROUPS + [g for g in group_hosts if g not in GROUPS]},
         }
     }
     # `second` belongs to no service group unless a case puts it there.
@@ -114,6 +115,30 @@ def test_missing_secret_is_rejected(tmp_path, sentinel):
         tmp_path, sentinel, "vault_app_db_password is not set",
         drop_vars=["vault_app_db_password"],
     )
+
+
+PITR_GROUPS = {**{g: ["aio"] for g in GROUPS if g != "db_replica"}, "backup": ["second"]}
+PITR_VARS = {"app_backup_pitr": True}
+
+
+def test_pitr_passes_preflight_with_its_cipher_pass(tmp_path, sentinel):
+    # The control case of the two below (valid_secrets() has no cipher pass:
+    # with point-in-time recovery off, as above, none is needed).
+    inventory = write_inventory(tmp_path, sentinel, group_hosts=PITR_GROUPS, extra_vars=PITR_VARS,
+                                vault=valid_secrets() | {"vault_pgbackrest_cipher_pass": secrets.token_urlsafe(32)})
+    result = run_playbook(inventory, "playbooks/preflight.yml")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_pitr_without_cipher_pass_is_rejected(tmp_path, sentinel):
+    assert_rejected(tmp_path, sentinel, "vault_pgbackrest_cipher_pass is not set",
+                    group_hosts=PITR_GROUPS, extra_vars=PITR_VARS)
+
+
+def test_pitr_with_a_short_cipher_pass_is_rejected(tmp_path, sentinel):
+    assert_rejected(tmp_path, sentinel, "vault_pgbackrest_cipher_pass is too short",
+                    group_hosts=PITR_GROUPS, extra_vars=PITR_VARS,
+                    vault=valid_secrets() | {"vault_pgbackrest_cipher_pass": "short-pass"})
 
 
 def test_placeholder_secret_is_rejected(tmp_path, sentinel):
