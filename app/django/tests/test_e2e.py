@@ -256,7 +256,9 @@ def test_one_request_id_is_logged_by_gunicorn_django_the_worker_and_node_api(sta
 
     tag = f"request_id={request_id}"
     stack.wait(lambda: lines(worker, "INFO wallet.tasks [", tag, "recorded"), what="the worker's line")
-    assert lines(gunicorn, "INFO gunicorn.access [", '"GET /api/quote/?amount=100.00&currency=EUR HTTP/1.1" 200', tag)
+    # Gunicorn logs the access line after the response went out: wait for it too.
+    access_line = '"GET /api/quote/?amount=100.00&currency=EUR HTTP/1.1" 200'
+    stack.wait(lambda: lines(gunicorn, "INFO gunicorn.access [", access_line, tag), what="Gunicorn's access line")
     assert lines(gunicorn, "INFO core.views [", tag, "quote from node-api: 100.00 EUR, net 99.25")
     [access] = [json.loads(line) for line in lines(node_api, f'"request_id":"{request_id}"', '"msg":"request"')]
     assert (access["path"], access["status"]) == ("/quote", 200)
